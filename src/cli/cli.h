@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * cli.h: the `assetbridge` subcommands. main.c dispatches argv[1] to one of
+ * these; each lives in its own file src/cli/cmd_NAME.c, parses its own
+ * options, prints `--help`, and returns a process exit code.
+ */
+#ifndef AB_CLI_CLI_H
+#define AB_CLI_CLI_H
+
+/* Exit codes of every command (documented in `assetbridge help`). */
+enum cli_exit {
+    CLI_OK = 0,      /* success */
+    CLI_FAILURE = 1, /* runtime failure: port in use, store unavailable, ... */
+    CLI_USAGE = 2,   /* bad usage or invalid configuration */
+};
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* The registry, terminated by an entry whose name is NULL. */
+extern const struct cli_command cli_commands[];
+
+int cmd_serve(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+/* True when arg is "-h" or "--help". */
+int cli_is_help(const char *arg);
+
+#endif

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * config.h: the assetbridge configuration: one YAML file, checked against a
+ * schema, decoded into the typed structs below.
+ *
+ *   server:   listen, limits, tls
+ *   store:    backend, data_dir, path, synchronous, retention
+ *   log:      level, format, file
+ *   tenants:  NAME: {providers, system_of_record, sites, rules}
+ *
+ * Every key is documented in examples/assetbridge.yaml and docs/configuration.md.
+ * Later issues add keys by extending the schema in config.c and the structs
+ * here. Scalars may be written as ${env:NAME} or ${file:/path} (the file's
+ * contents without the trailing newline); such values and every key marked
+ * secret (passwords, tokens, keys) are redacted wherever the configuration is
+ * printed, and registered with log_add_secret() so they never reach a log.
+ *
+ * A loaded configuration is immutable and owned by its struct config (one
+ * arena); it may be read from any thread.
+ */
+#ifndef AB_CORE_CONFIG_H
+#define AB_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/result.h"
+
+/* ---- names used everywhere (config, CLI, API, metrics, docs) ---------- */
+
+enum domain {
+    DOMAIN_ASSET_MASTER,
+    DOMAIN_CALIBRATION,
+    DOMAIN_MAINTENANCE,
+    DOMAIN_WORK_ORDERS,
+    DOMAIN_USAGE,
+    DOMAIN_COUNT
+};
+
+enum provider_mode { MODE_READ_ONLY, MODE_DRAFT, MODE_WRITE_BACK };
+
+/* "asset_master", ...; NULL-terminated list in enum order. */
+extern const char *const config_domain_names[DOMAIN_COUNT + 1];
+/* "read_only", "draft", "write_back"; NULL-terminated. */
+extern const char *const config_mode_names[4];
+/* Known provider types: "wats", "sap_pm", "generic", later ones...; NULL-terminated. */
+extern const char *const config_provider_types[];
+/* Known entities: "asset", "asset_type", "meter", ...; NULL-terminated. */
+extern const char *const config_entity_names[];
+
+/* ---- typed configuration --------------------------------------------- */
+
+struct config_server_limits {
+    int64_t max_body;               /* bytes; default 1 MiB */
+    int64_t max_batch_body;         /* bytes; default 16 MiB */
+    int64_t max_connections;        /* default 256 */
+    int64_t header_timeout_ms;      /* default 10 s */
+    int64_t idle_timeout_ms;        /* default 60 s */
+    int64_t batch_bodies_in_flight; /* default 2 */
+};
+
+struct config_server_tls {
+    const char *cert_file; /* NULL: plain HTTP (or TLS by a reverse proxy) */
+    const char *key_file;  /* secret path; required with cert_file */
+};
+
+struct config_server {
+    const char *listen; /* "HOST:PORT"; default "127.0.0.1:8440" */
+    struct config_server_limits limits;
+    struct config_server_tls tls;
+};
+
+struct config_retention {
+    int64_t readings_ms;         /* default 400 d */
+    int64_t events_ms;           /* default 90 d */
+    int64_t outbox_done_ms;      /* default 7 d */
+    int64_t idempotency_keys_ms; /* default 7 d (never below 7 d) */
+    int64_t logs_ms;             /* default 30 d */
+};
+
+struct config_store {
+    const char *backend;     /* "sqlite" (default); later "postgres" */
+    const char *data_dir;    /* default "./assetbridge-data" */
+    const char *path;        /* default "assetbridge.db", relative to data_dir */
+    const char *synchronous; /* "full" (default), "normal", "extra" */
+    struct config_retention retention;
+};
+
+struct config_log {
+    const char *level;  /* debug, info (default), warn, error */
+    const char *format; /* json (default), text */
+    const char *file;   /* NULL: stderr */
+};
+
+struct config_auth {
+    const char *scheme;        /* none, basic, bearer, token, oauth2_client_credentials, api_key */
+    const char *user;
+    const char *password;      /* secret */
+    const char *token;         /* secret */
+    const char *client_id;
+    const char *client_secret; /* secret */
+    const char *token_url;
+    const char *api_key;       /* secret */
+    const char *header;        /* header name for api_key (default "Authorization") */
+};
+
+struct config_provider_tls {
+    bool verify;               /* default true; false is logged loudly at start */
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;    /* secret path */
+};
+
+struct config_proxy {
+    const char *url;
+    const char *no_proxy;
+};
+
+struct config_rate_limit {
+    double requests_per_second; /* 0: the provider's documented default */
+    int64_t burst;              /* 0: derived */
+};
+
+struct config_entity {
+    const char *name;      /* one of config_entity_names */
+    int64_t interval_ms;   /* pull interval; default 5 min */
+    const char *severity;  /* plant_critical (default) or reporting */
+};
+
+struct config_provider {
+    const char *name;                   /* key in the providers map */
+    const char *type;                   /* one of config_provider_types */
+    const char *base_url;
+    struct config_auth auth;
+    struct config_provider_tls tls;
+    struct config_proxy proxy;
+    enum provider_mode mode[DOMAIN_COUNT]; /* `mode: X` or `mode: {domain: X}`; default read_only */
+    struct config_rate_limit rate_limit;
+    struct config_entity *entities;
+    size_t n_entities;
+};
+
+struct config_system_of_record {
+    const char *site;
+    const char *provider[DOMAIN_COUNT]; /* provider name per domain, NULL if unset */
+};
+
+struct config_kv {
+    const char *key;
+    const char *value;
+};
+
+struct config_value_map {
+    const char *name;    /* e.g. "plant", "object_type", "meter" */
+    struct config_kv *pairs;
+    size_t n_pairs;
+};
+
+struct config_site {
+    const char *name;
+    const char *time_zone; /* IANA name, checked against the system zoneinfo; default "UTC" */
+    struct config_value_map *value_maps;
+    size_t n_value_maps;
+};
+
+struct config_tenant {
+    const char *name;
+    struct config_provider *providers;
+    size_t n_providers;
+    struct config_system_of_record *system_of_record;
+    size_t n_system_of_record;
+    struct config_site *sites;
+    size_t n_sites;
+    /* rules: schema reserved for the rules issue; any key is an error now */
+};
+
+struct config {
+    const char *source;  /* file name, or "<built-in default>" */
+    struct config_server server;
+    struct config_store store;
+    struct config_log log;
+    struct config_tenant *tenants;
+    size_t n_tenants;
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* One problem found in a configuration file. */
+struct config_error {
+    const char *file;
+    unsigned line;    /* 1-based; 0 when the problem has no location */
+    unsigned column;  /* 1-based */
+    const char *message; /* what is wrong, naming the key path */
+    const char *hint;    /* how to fix it, or NULL */
+};
+
+/* All problems found by one load, in file order. Owned by the list. */
+struct config_errors {
+    struct config_error *items;
+    size_t n;
+    void *priv; /* internal allocation; do not touch */
+};
+
+/* Release the error list. Safe on a zeroed or already cleaned list. */
+void config_errors_cleanup(struct config_errors *errs);
+
+/* Print every error as "FILE:LINE:COL: error: MESSAGE" followed, when there
+ * is a hint, by "  hint: HINT", one per line. */
+void config_errors_print(const struct config_errors *errs, FILE *out);
+
+/* ---- loading ------------------------------------------------------------ */
+
+/* Load and check the configuration in file path.
+ * On success *out owns a new configuration (free with config_free) and errs
+ * is empty. On failure *out is NULL and errs lists every problem found:
+ * a YAML syntax error (reported where it occurs; nothing else is checked),
+ * or all schema errors together (wrong types, unknown keys with a "did you
+ * mean" hint, missing required keys, bad values, cross-references such as a
+ * system_of_record naming an unknown provider, unreadable secret files).
+ * Returns AB_OK, AB_EIO (file missing or unreadable: one error, no location)
+ * or AB_ECONFIG. Secret values are registered with log_add_secret(). */
+enum ab_rc config_load(const char *path, struct config **out /* OUT */,
+                       struct config_errors *errs /* OUT */) AB_MUST_CHECK;
+
+/* Same, from a buffer; name is used as the file name in errors. */
+enum ab_rc config_load_buffer(const char *name, const char *text, size_t len,
+                              struct config **out /* OUT */,
+                              struct config_errors *errs /* OUT */) AB_MUST_CHECK;
+
+/* The built-in default: serve on 127.0.0.1:8440, SQLite in
+ * ./assetbridge-data, one tenant "default" without providers. Never NULL. */
+struct config *config_default(void);
+
+void config_free(struct config *cfg);
+
+/* Write the effective configuration (defaults filled in) as YAML, with
+ * secrets and ${env:}/${file:} values redacted. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Lookups; NULL when absent. */
+const struct config_tenant *config_tenant(const struct config *cfg, const char *name);
+const struct config_provider *config_provider(const struct config_tenant *t, const char *name);
+
+/* Parse "64KiB", "1MiB", "16MiB", "1GiB", "512" (bytes) into bytes. */
+enum ab_rc config_parse_size(const char *s, int64_t *out /* OUT */) AB_MUST_CHECK;
+
+#endif
