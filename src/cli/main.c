@@ -1,3 +1,28 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * main.c: the `assetbridge` entry point. Dispatches the first argument to a
+ * subcommand from the registry in cmd_misc.c; everything else lives there.
+ */
 #include <stdio.h>
-int main(void){puts("stub");return 0;}
+#include <string.h>
+
+#include "cli/cli.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        char *help[] = {"help", NULL};
+        cmd_help(1, help);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (cli_is_help(name))
+        name = "help";
+    else if (strcmp(name, "--version") == 0)
+        name = "version";
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "assetbridge: unknown command '%s' (see 'assetbridge help')\n", argv[1]);
+    return CLI_USAGE;
+}

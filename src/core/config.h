@@ -95,22 +95,22 @@ struct config_log {
 };
 
 struct config_auth {
-    const char *scheme;        /* none, basic, bearer, token, oauth2_client_credentials, api_key */
+    const char *scheme; /* none, basic, bearer, token, oauth2_client_credentials, api_key */
     const char *user;
-    const char *password;      /* secret */
-    const char *token;         /* secret */
+    const char *password; /* secret */
+    const char *token;    /* secret */
     const char *client_id;
     const char *client_secret; /* secret */
     const char *token_url;
-    const char *api_key;       /* secret */
-    const char *header;        /* header name for api_key (default "Authorization") */
+    const char *api_key; /* secret */
+    const char *header;  /* header name for api_key (default "Authorization") */
 };
 
 struct config_provider_tls {
-    bool verify;               /* default true; false is logged loudly at start */
+    bool verify; /* default true; false is logged loudly at start */
     const char *ca_file;
     const char *client_cert;
-    const char *client_key;    /* secret path */
+    const char *client_key; /* secret path */
 };
 
 struct config_proxy {
@@ -124,14 +124,14 @@ struct config_rate_limit {
 };
 
 struct config_entity {
-    const char *name;      /* one of config_entity_names */
-    int64_t interval_ms;   /* pull interval; default 5 min */
-    const char *severity;  /* plant_critical (default) or reporting */
+    const char *name;     /* one of config_entity_names */
+    int64_t interval_ms;  /* pull interval; default 5 min */
+    const char *severity; /* plant_critical (default) or reporting */
 };
 
 struct config_provider {
-    const char *name;                   /* key in the providers map */
-    const char *type;                   /* one of config_provider_types */
+    const char *name; /* key in the providers map */
+    const char *type; /* one of config_provider_types */
     const char *base_url;
     struct config_auth auth;
     struct config_provider_tls tls;
@@ -153,7 +153,7 @@ struct config_kv {
 };
 
 struct config_value_map {
-    const char *name;    /* e.g. "plant", "object_type", "meter" */
+    const char *name; /* e.g. "plant", "object_type", "meter" */
     struct config_kv *pairs;
     size_t n_pairs;
 };
@@ -177,7 +177,7 @@ struct config_tenant {
 };
 
 struct config {
-    const char *source;  /* file name, or "<built-in default>" */
+    const char *source; /* file name, or "<built-in default>" */
     struct config_server server;
     struct config_store store;
     struct config_log log;
@@ -190,8 +190,8 @@ struct config {
 /* One problem found in a configuration file. */
 struct config_error {
     const char *file;
-    unsigned line;    /* 1-based; 0 when the problem has no location */
-    unsigned column;  /* 1-based */
+    unsigned line;       /* 1-based; 0 when the problem has no location */
+    unsigned column;     /* 1-based */
     const char *message; /* what is wrong, naming the key path */
     const char *hint;    /* how to fix it, or NULL */
 };
@@ -228,6 +228,15 @@ enum ab_rc config_load(const char *path, struct config **out /* OUT */,
 enum ab_rc config_load_buffer(const char *name, const char *text, size_t len,
                               struct config **out /* OUT */,
                               struct config_errors *errs /* OUT */) AB_MUST_CHECK;
+
+/* Flags for config_load_buffer_ex(). CONFIG_LOAD_NO_SUBST refuses ${env:} and
+ * ${file:} (fuzzing, untrusted text): each reference is reported as an error. */
+#define CONFIG_LOAD_NO_SUBST 0x1u
+
+/* Same as config_load_buffer(), with CONFIG_LOAD_* flags. */
+enum ab_rc config_load_buffer_ex(const char *name, const char *text, size_t len, unsigned flags,
+                                 struct config **out /* OUT */,
+                                 struct config_errors *errs /* OUT */) AB_MUST_CHECK;
 
 /* The built-in default: serve on 127.0.0.1:8440, SQLite in
  * ./assetbridge-data, one tenant "default" without providers. Never NULL. */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * api.h: the HTTP routes of the service: operations endpoints (/healthz)
+ * now, the /v1 resources as they land, and the test-only routes that exist
+ * only when the service runs with a fake clock.
+ */
+#ifndef AB_API_API_H
+#define AB_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "http/http.h"
+
+/* Everything handlers share. Lives as long as the server. */
+struct api_ctx {
+    const struct config *cfg;
+    bool fake_clock;      /* serve --fake-clock: /_test/ routes exist */
+    int64_t started_mono_ms;
+};
+
+/* Build the route table for ctx into a new array (free() it after the server
+ * has stopped); *n receives its length. Test routes are included only when
+ * ctx->fake_clock is set. */
+struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n /* OUT */);
+
+#endif

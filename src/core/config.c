@@ -1,0 +1,1044 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * config.c: the assetbridge configuration schema and loader. See config.h.
+ *
+ * The schema is the set of static conf_entry tables below, one per YAML
+ * mapping, leaves first; the generic engine in conf.c parses, decodes,
+ * collects errors and prints. This file adds what is specific to
+ * assetbridge: the name lists, the checks across keys (system_of_record
+ * against providers, auth scheme against credentials, TLS files, listen
+ * address, time zones) and the provider `mode` that may be a scalar or a
+ * map. To add a key: add the field to config.h, one entry to the table of
+ * its mapping, and document it in examples/assetbridge.yaml and
+ * docs/configuration.md (see docs/internals/config.md).
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/str.h"
+
+#define CONFIG_MAX_BYTES (4u << 20)   /* largest configuration file */
+#define CONFIG_ARENA_MAX (256u << 20) /* ceiling of one configuration's arena */
+#define CONFIG_ZONEINFO "/usr/share/zoneinfo"
+
+const char *const config_domain_names[DOMAIN_COUNT + 1] = {
+    "asset_master", "calibration", "maintenance", "work_orders", "usage", NULL};
+
+const char *const config_mode_names[4] = {"read_only", "draft", "write_back", NULL};
+
+const char *const config_provider_types[] = {"wats",
+                                             "sap_pm",
+                                             "generic",
+                                             "maximo",
+                                             "hxgn_eam",
+                                             "servicenow",
+                                             "fiix",
+                                             "limble",
+                                             "upkeep",
+                                             "ultimo",
+                                             "maintenance_connection",
+                                             "met_team",
+                                             "gagetrak",
+                                             "indysoft",
+                                             NULL};
+
+const char *const config_entity_names[] = {
+    "asset",      "asset_type",   "meter",  "reading", "calibration", "maintenance_plan",
+    "work_order", "notification", "report", NULL};
+
+static const char *const auth_schemes[] = {
+    "none", "basic", "bearer", "token", "oauth2_client_credentials", "api_key", NULL};
+static const char *const severities[] = {"plant_critical", "reporting", NULL};
+static const char *const synchronous_modes[] = {"normal", "full", "extra", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"json", "text", NULL};
+
+/* A loaded configuration: the public struct first, so config_free() can get
+ * back to the arena that owns everything. */
+struct config_impl {
+    struct config cfg;
+    struct arena *arena;
+    struct conf_ctx *ctx;
+};
+
+/* ---- checks ------------------------------------------------------------ */
+
+static void pos(const struct conf_node *n, bool key, unsigned *line, unsigned *col)
+{
+    *line = n ? (key && n->key_line ? n->key_line : n->line) : 0;
+    *col = n ? (key && n->key_line ? n->key_column : n->column) : 0;
+}
+
+static void check_positive(struct conf_ctx *c, const struct conf_entry *e,
+                           const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && v <= 0)
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be greater than 0", path);
+}
+
+static void check_nonnegative(struct conf_ctx *c, const struct conf_entry *e,
+                              const struct conf_node *node, const char *path, void *base)
+{
+    bool neg;
+    if (e->type == CONF_NUMBER) {
+        double d;
+        memcpy(&d, (char *)base + e->offset, sizeof(d));
+        neg = d < 0;
+    } else {
+        int64_t v;
+        memcpy(&v, (char *)base + e->offset, sizeof(v));
+        neg = v < 0;
+    }
+    if (node && !node->is_null && neg)
+        conf_error(c, node->line, node->column, e->doc, "'%s' must not be negative", path);
+}
+
+static void check_min_7d(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && v < INT64_C(7) * 86400000)
+        conf_error(c, node->line, node->column,
+                   "clients may retry for up to 7 days; keep their keys at least that long",
+                   "'%s' must be at least 7d", path);
+}
+
+static void check_listen(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_server *s = base;
+    (void)e;
+    if (!node || node->is_null || !s->listen)
+        return;
+    const char *colon = strrchr(s->listen, ':');
+    int64_t port = -1;
+    bool ok = colon && colon != s->listen && str_to_i64(colon + 1, &port) == AB_OK &&
+              colon[1] >= '0' && colon[1] <= '9' && port >= 0 && port <= 65535;
+    if (ok && s->listen[0] == '[')
+        ok = colon[-1] == ']';
+    if (!ok)
+        conf_error(c, node->line, node->column,
+                   "write HOST:PORT, e.g. 127.0.0.1:8440 or [::1]:8440",
+                   "'%s' must be HOST:PORT with a port from 0 to 65535, found %s", path,
+                   conf_shown(c, node, false));
+}
+
+static void check_server_tls(struct conf_ctx *c, const struct conf_entry *e,
+                             const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_server *s = base;
+    unsigned line, col;
+    (void)e;
+    pos(node, true, &line, &col);
+    if (s->tls.cert_file && !s->tls.key_file)
+        conf_error(c, line, col, "add key_file: the private key for cert_file",
+                   "'%s' has cert_file but no key_file", path);
+    else if (s->tls.key_file && !s->tls.cert_file)
+        conf_error(c, line, col, "add cert_file: the certificate for key_file",
+                   "'%s' has key_file but no cert_file", path);
+}
+
+static void check_backend(struct conf_ctx *c, const struct conf_entry *e,
+                          const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_store *s = base;
+    (void)e;
+    if (!node || node->is_null || !s->backend || str_eq(s->backend, "sqlite"))
+        return;
+    if (str_eq(s->backend, "postgres"))
+        conf_error(c, node->line, node->column, "use 'sqlite' for now",
+                   "'%s': the postgres backend arrives with a later release", path);
+    else
+        conf_error(c, node->line, node->column, "the only backend in this release is 'sqlite'",
+                   "'%s' names an unknown backend %s", path, conf_shown(c, node, false));
+}
+
+static bool zone_name_ok(const char *s)
+{
+    if (!*s || *s == '/' || strstr(s, ".."))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '+' || *s == '/'))
+            return false;
+    return true;
+}
+
+static void check_time_zone(struct conf_ctx *c, const struct conf_entry *e,
+                            const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_site *s = base;
+    (void)e;
+    if (!node || node->is_null || !s->time_zone || str_eq(s->time_zone, "UTC"))
+        return;
+    struct stat st;
+    bool ok = zone_name_ok(s->time_zone);
+    if (ok) {
+        const char *file = arena_printf(conf_arena(c), CONFIG_ZONEINFO "/%s", s->time_zone);
+        ok = stat(file, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    if (!ok)
+        conf_error(c, node->line, node->column,
+                   "use an IANA time zone name such as Europe/Oslo or America/Chicago, or UTC "
+                   "(the names are the files under " CONFIG_ZONEINFO ")",
+                   "'%s': unknown time zone %s", path, conf_shown(c, node, false));
+}
+
+static void check_name(struct conf_ctx *c, const struct conf_node *node, const char *what,
+                       const char *name)
+{
+    size_t n = strlen(name);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= 'a' && name[i] <= 'z') ||
+             (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-' ||
+             name[i] == '.';
+    unsigned line, col;
+    pos(node, true, &line, &col);
+    if (!ok)
+        conf_error(
+            c, line, col,
+            "use 1 to 64 letters, digits, '_', '-' or '.'; the name appears in URLs and metrics",
+            "invalid %s name '%s'", what, name);
+}
+
+/* The names of the providers of t, for hints. */
+static const char *provider_list(struct conf_ctx *c, const struct config_tenant *t)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    enum ab_rc rc = AB_OK;
+    for (size_t i = 0; i < t->n_providers && !rc; i++)
+        rc = buf_printf(&b, "%s%s", i ? ", " : "", t->providers[i].name);
+    const char *s = arena_strdup(conf_arena(c), buf_str(&b));
+    buf_cleanup(&b);
+    return s;
+}
+
+static void check_provider(struct conf_ctx *c, const struct conf_entry *e,
+                           const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_provider *p = base;
+    (void)e;
+    (void)path;
+    check_name(c, node, "provider", p->name);
+}
+
+static void check_site(struct conf_ctx *c, const struct conf_entry *e, const struct conf_node *node,
+                       const char *path, void *base)
+{
+    const struct config_site *s = base;
+    (void)e;
+    (void)path;
+    check_name(c, node, "site", s->name);
+}
+
+static void check_tenant(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_tenant *t = base;
+    (void)e;
+    check_name(c, node, "tenant", t->name);
+    const struct conf_node *sor = conf_map_get(node, "system_of_record");
+    for (size_t i = 0; i < t->n_system_of_record; i++) {
+        const struct config_system_of_record *r = &t->system_of_record[i];
+        const struct conf_node *site = conf_map_get(sor, r->site);
+        for (int d = 0; d < DOMAIN_COUNT; d++) {
+            if (!r->provider[d] || config_provider(t, r->provider[d]))
+                continue;
+            const struct conf_node *v = conf_map_get(site, config_domain_names[d]);
+            unsigned line, col;
+            pos(v, false, &line, &col);
+            const char *hint =
+                t->n_providers
+                    ? arena_printf(conf_arena(c), "configured providers in tenant '%s': %s",
+                                   t->name, provider_list(c, t))
+                    : arena_printf(conf_arena(c),
+                                   "tenant '%s' has no providers; add one under "
+                                   "'%s.providers'",
+                                   t->name, path);
+            conf_error(c, line, col, hint,
+                       "'%s.system_of_record.%s.%s' names provider '%s', which is not configured "
+                       "in tenant '%s'",
+                       path, r->site, config_domain_names[d], r->provider[d], t->name);
+        }
+    }
+}
+
+static void check_tenants(struct conf_ctx *c, const struct conf_entry *e,
+                          const struct conf_node *node, const char *path, void *base)
+{
+    struct config *cfg = base;
+    (void)e;
+    if (!node) {
+        /* No tenants key: one tenant "default" with nothing configured. */
+        cfg->tenants = arena_zalloc(conf_arena(c), sizeof(*cfg->tenants));
+        cfg->tenants[0].name = "default";
+        cfg->n_tenants = 1;
+        return;
+    }
+    if (cfg->n_tenants == 0 && (node->kind != CONF_NODE_MAP || node->n_pairs == 0)) {
+        unsigned line, col;
+        pos(node, true, &line, &col);
+        conf_error(c, line, col,
+                   "name at least one tenant (e.g. 'default: {}'), or remove 'tenants' to get "
+                   "a tenant 'default' without providers",
+                   "'%s' has no tenants", path);
+    }
+}
+
+/* Credentials each auth scheme needs. */
+static const struct {
+    const char *scheme;
+    const char *keys[3];
+} auth_needs[] = {
+    {"basic", {"user", "password", NULL}},
+    {"bearer", {"token", NULL, NULL}},
+    {"token", {"token", NULL, NULL}},
+    {"oauth2_client_credentials", {"client_id", "client_secret", "token_url"}},
+    {"api_key", {"api_key", NULL, NULL}},
+};
+
+static const char *auth_field(const struct config_auth *a, const char *key)
+{
+    if (str_eq(key, "user"))
+        return a->user;
+    if (str_eq(key, "password"))
+        return a->password;
+    if (str_eq(key, "token"))
+        return a->token;
+    if (str_eq(key, "client_id"))
+        return a->client_id;
+    if (str_eq(key, "client_secret"))
+        return a->client_secret;
+    if (str_eq(key, "token_url"))
+        return a->token_url;
+    return a->api_key;
+}
+
+static void check_auth(struct conf_ctx *c, const struct conf_entry *e, const struct conf_node *node,
+                       const char *path, void *base)
+{
+    const struct config_auth *a = &((const struct config_provider *)base)->auth;
+    unsigned line, col;
+    (void)e;
+    pos(node, true, &line, &col);
+    for (size_t i = 0; a->scheme && i < sizeof(auth_needs) / sizeof(auth_needs[0]); i++) {
+        if (!str_eq(a->scheme, auth_needs[i].scheme))
+            continue;
+        for (size_t k = 0; k < 3 && auth_needs[i].keys[k]; k++) {
+            const char *key = auth_needs[i].keys[k];
+            const struct conf_node *v = conf_map_get(node, key);
+            if (auth_field(a, key) || (v && !v->is_null))
+                continue; /* set, or present but already reported as broken */
+            conf_error(c, line, col,
+                       arena_printf(conf_arena(c), "add '%s:' under '%s'%s", key, path,
+                                    str_eq(key, "user") || str_eq(key, "client_id") ||
+                                            str_eq(key, "token_url")
+                                        ? ""
+                                        : ", e.g. as ${env:NAME} or ${file:/path}"),
+                       "'%s' uses scheme %s but '%s.%s' is not set", path, a->scheme, path, key);
+        }
+    }
+}
+
+/* ---- provider mode: `mode: X` or `mode: {domain: X}` ----------------- */
+
+static bool mode_lookup(const char *s, enum provider_mode *m)
+{
+    for (int i = 0; config_mode_names[i]; i++) {
+        if (strcmp(s, config_mode_names[i]) == 0) {
+            *m = (enum provider_mode)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void decode_mode_scalar(struct conf_ctx *c, const struct conf_node *node, const char *path,
+                               enum provider_mode *m)
+{
+    const char *s = conf_scalar(c, node, path, "a mode", NULL);
+    if (s && !mode_lookup(s, m))
+        conf_error(c, node->line, node->column,
+                   conf_suggest(c, s, config_mode_names, "allowed values: "),
+                   "'%s' has an invalid value %s", path, conf_shown(c, node, false));
+}
+
+static void decode_mode(struct conf_ctx *c, const struct conf_entry *e,
+                        const struct conf_node *node, const char *path, void *base)
+{
+    struct config_provider *p = base;
+    (void)e;
+    for (int d = 0; d < DOMAIN_COUNT; d++)
+        p->mode[d] = MODE_READ_ONLY;
+    if (!node)
+        return;
+    if (node->kind == CONF_NODE_SCALAR) {
+        enum provider_mode m = MODE_READ_ONLY;
+        decode_mode_scalar(c, node, path, &m);
+        for (int d = 0; d < DOMAIN_COUNT; d++)
+            p->mode[d] = m;
+        return;
+    }
+    if (node->kind != CONF_NODE_MAP) {
+        conf_error(c, node->line, node->column,
+                   "write one mode (read_only, draft, write_back) or a map of domain to mode",
+                   "'%s' must be a mode or a mapping, found a list", path);
+        return;
+    }
+    for (size_t i = 0; i < node->n_pairs; i++) {
+        const struct conf_pair *pr = &node->pairs[i];
+        const char *dpath = conf_path(c, path, pr->key);
+        int d = 0;
+        while (d < DOMAIN_COUNT && strcmp(config_domain_names[d], pr->key) != 0)
+            d++;
+        if (d == DOMAIN_COUNT) {
+            conf_error(c, pr->line, pr->column,
+                       conf_suggest(c, pr->key, config_domain_names, "allowed keys here: "),
+                       "unknown key '%s'", dpath);
+            continue;
+        }
+        if (pr->value->kind == CONF_NODE_SCALAR && pr->value->is_null)
+            continue;
+        decode_mode_scalar(c, pr->value, dpath, &p->mode[d]);
+    }
+}
+
+static void print_mode(const struct conf_ctx *c, const struct conf_entry *e, const void *base,
+                       FILE *out, int indent)
+{
+    const struct config_provider *p = base;
+    bool same = true;
+    (void)c;
+    (void)e;
+    for (int d = 1; d < DOMAIN_COUNT; d++)
+        same = same && p->mode[d] == p->mode[0];
+    if (same) {
+        fprintf(out, " %s\n", config_mode_names[p->mode[0]]);
+        return;
+    }
+    fputc('\n', out);
+    for (int d = 0; d < DOMAIN_COUNT; d++)
+        fprintf(out, "%*s%s: %s\n", indent + 2, "", config_domain_names[d],
+                config_mode_names[p->mode[d]]);
+}
+
+/* ---- the schema --------------------------------------------------------- */
+
+#define OFF(type, field) offsetof(struct type, field)
+
+static const struct conf_entry limits_entries[] = {
+    {.name = "max_body",
+     .type = CONF_SIZE,
+     .def = "1MiB",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, max_body),
+     .doc = "largest request body accepted, in bytes or KiB/MiB/GiB"},
+    {.name = "max_batch_body",
+     .type = CONF_SIZE,
+     .def = "16MiB",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, max_batch_body),
+     .doc = "largest body of a batch request"},
+    {.name = "max_connections",
+     .type = CONF_INT,
+     .def = "256",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, max_connections),
+     .doc = "concurrent client connections"},
+    {.name = "header_timeout",
+     .type = CONF_DURATION,
+     .def = "10s",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, header_timeout_ms),
+     .doc = "time a client has to send the request headers"},
+    {.name = "idle_timeout",
+     .type = CONF_DURATION,
+     .def = "60s",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, idle_timeout_ms),
+     .doc = "an idle keep-alive connection is closed after this"},
+    {.name = "batch_bodies_in_flight",
+     .type = CONF_INT,
+     .def = "2",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, batch_bodies_in_flight),
+     .doc = "batch bodies buffered at the same time"},
+    CONF_END};
+
+static const struct conf_entry server_tls_entries[] = {
+    {.name = "cert_file",
+     .type = CONF_STRING,
+     .offset = OFF(config_server_tls, cert_file),
+     .doc = "PEM certificate chain; unset: plain HTTP"},
+    {.name = "key_file",
+     .type = CONF_STRING,
+     .offset = OFF(config_server_tls, key_file),
+     .doc = "PEM private key for cert_file"},
+    CONF_END};
+
+static const struct conf_entry server_entries[] = {{.name = "listen",
+                                                    .type = CONF_STRING,
+                                                    .def = "127.0.0.1:8440",
+                                                    .check = check_listen,
+                                                    .offset = OFF(config_server, listen),
+                                                    .doc = "HOST:PORT the API listens on"},
+                                                   {.name = "limits",
+                                                    .type = CONF_MAP,
+                                                    .entries = limits_entries,
+                                                    .offset = OFF(config_server, limits),
+                                                    .doc = "request size and time limits"},
+                                                   {.name = "tls",
+                                                    .type = CONF_MAP,
+                                                    .entries = server_tls_entries,
+                                                    .check = check_server_tls,
+                                                    .offset = OFF(config_server, tls),
+                                                    .doc = "serve HTTPS"},
+                                                   CONF_END};
+
+static const struct conf_entry retention_entries[] = {
+    {.name = "readings",
+     .type = CONF_DURATION,
+     .def = "400d",
+     .check = check_positive,
+     .offset = OFF(config_retention, readings_ms),
+     .doc = "meter readings are kept this long"},
+    {.name = "events",
+     .type = CONF_DURATION,
+     .def = "90d",
+     .check = check_positive,
+     .offset = OFF(config_retention, events_ms),
+     .doc = "change events are kept this long"},
+    {.name = "outbox_done",
+     .type = CONF_DURATION,
+     .def = "7d",
+     .check = check_positive,
+     .offset = OFF(config_retention, outbox_done_ms),
+     .doc = "delivered outbox entries are kept this long"},
+    {.name = "idempotency_keys",
+     .type = CONF_DURATION,
+     .def = "7d",
+     .check = check_min_7d,
+     .offset = OFF(config_retention, idempotency_keys_ms),
+     .doc = "Idempotency-Key records are kept this long (at least 7d)"},
+    {.name = "logs",
+     .type = CONF_DURATION,
+     .def = "30d",
+     .check = check_positive,
+     .offset = OFF(config_retention, logs_ms),
+     .doc = "stored sync logs are kept this long"},
+    CONF_END};
+
+static const struct conf_entry store_entries[] = {{.name = "backend",
+                                                   .type = CONF_STRING,
+                                                   .def = "sqlite",
+                                                   .check = check_backend,
+                                                   .offset = OFF(config_store, backend),
+                                                   .doc = "storage backend: sqlite"},
+                                                  {.name = "data_dir",
+                                                   .type = CONF_STRING,
+                                                   .def = "./assetbridge-data",
+                                                   .offset = OFF(config_store, data_dir),
+                                                   .doc = "directory for the database and state"},
+                                                  {.name = "path",
+                                                   .type = CONF_STRING,
+                                                   .def = "assetbridge.db",
+                                                   .offset = OFF(config_store, path),
+                                                   .doc = "database file, relative to data_dir"},
+                                                  {.name = "synchronous",
+                                                   .type = CONF_ENUM,
+                                                   .def = "full",
+                                                   .values = synchronous_modes,
+                                                   .offset = OFF(config_store, synchronous),
+                                                   .doc = "SQLite synchronous mode"},
+                                                  {.name = "retention",
+                                                   .type = CONF_MAP,
+                                                   .entries = retention_entries,
+                                                   .offset = OFF(config_store, retention),
+                                                   .doc = "how long data is kept"},
+                                                  CONF_END};
+
+static const struct conf_entry log_entries[] = {{.name = "level",
+                                                 .type = CONF_ENUM,
+                                                 .def = "info",
+                                                 .values = log_levels,
+                                                 .offset = OFF(config_log, level),
+                                                 .doc = "minimum level written"},
+                                                {.name = "format",
+                                                 .type = CONF_ENUM,
+                                                 .def = "json",
+                                                 .values = log_formats,
+                                                 .offset = OFF(config_log, format),
+                                                 .doc = "json (one object per line) or text"},
+                                                {.name = "file",
+                                                 .type = CONF_STRING,
+                                                 .offset = OFF(config_log, file),
+                                                 .doc = "append to this file; unset: stderr"},
+                                                CONF_END};
+
+static const struct conf_entry auth_entries[] = {
+    {.name = "scheme",
+     .type = CONF_ENUM,
+     .def = "none",
+     .values = auth_schemes,
+     .offset = OFF(config_auth, scheme),
+     .doc = "how assetbridge authenticates to the provider"},
+    {.name = "user",
+     .type = CONF_STRING,
+     .offset = OFF(config_auth, user),
+     .doc = "user name (basic)"},
+    {.name = "password",
+     .type = CONF_STRING,
+     .flags = CONF_SECRET,
+     .offset = OFF(config_auth, password),
+     .doc = "password (basic); secret"},
+    {.name = "token",
+     .type = CONF_STRING,
+     .flags = CONF_SECRET,
+     .offset = OFF(config_auth, token),
+     .doc = "token (bearer, token); secret"},
+    {.name = "client_id",
+     .type = CONF_STRING,
+     .offset = OFF(config_auth, client_id),
+     .doc = "OAuth2 client id"},
+    {.name = "client_secret",
+     .type = CONF_STRING,
+     .flags = CONF_SECRET,
+     .offset = OFF(config_auth, client_secret),
+     .doc = "OAuth2 client secret; secret"},
+    {.name = "token_url",
+     .type = CONF_STRING,
+     .offset = OFF(config_auth, token_url),
+     .doc = "OAuth2 token endpoint"},
+    {.name = "api_key",
+     .type = CONF_STRING,
+     .flags = CONF_SECRET,
+     .offset = OFF(config_auth, api_key),
+     .doc = "API key (api_key); secret"},
+    {.name = "header",
+     .type = CONF_STRING,
+     .def = "Authorization",
+     .offset = OFF(config_auth, header),
+     .doc = "header carrying the API key"},
+    CONF_END};
+
+static const struct conf_entry provider_tls_entries[] = {
+    {.name = "verify",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_provider_tls, verify),
+     .doc = "verify the provider's certificate; false is logged loudly"},
+    {.name = "ca_file",
+     .type = CONF_STRING,
+     .offset = OFF(config_provider_tls, ca_file),
+     .doc = "PEM CA bundle; unset: the system store"},
+    {.name = "client_cert",
+     .type = CONF_STRING,
+     .offset = OFF(config_provider_tls, client_cert),
+     .doc = "PEM client certificate for mutual TLS"},
+    {.name = "client_key",
+     .type = CONF_STRING,
+     .offset = OFF(config_provider_tls, client_key),
+     .doc = "PEM private key for client_cert"},
+    CONF_END};
+
+static const struct conf_entry proxy_entries[] = {{.name = "url",
+                                                   .type = CONF_STRING,
+                                                   .offset = OFF(config_proxy, url),
+                                                   .doc = "HTTP(S) proxy URL"},
+                                                  {.name = "no_proxy",
+                                                   .type = CONF_STRING,
+                                                   .offset = OFF(config_proxy, no_proxy),
+                                                   .doc = "comma-separated hosts reached directly"},
+                                                  CONF_END};
+
+static const struct conf_entry rate_limit_entries[] = {
+    {.name = "requests_per_second",
+     .type = CONF_NUMBER,
+     .def = "0",
+     .check = check_nonnegative,
+     .offset = OFF(config_rate_limit, requests_per_second),
+     .doc = "request rate; 0: the provider's documented default"},
+    {.name = "burst",
+     .type = CONF_INT,
+     .def = "0",
+     .check = check_nonnegative,
+     .offset = OFF(config_rate_limit, burst),
+     .doc = "requests allowed at once; 0: derived"},
+    CONF_END};
+
+static const struct conf_entry entity_entries[] = {{.name = "interval",
+                                                    .type = CONF_DURATION,
+                                                    .def = "5m",
+                                                    .check = check_positive,
+                                                    .offset = OFF(config_entity, interval_ms),
+                                                    .doc = "pull interval"},
+                                                   {.name = "severity",
+                                                    .type = CONF_ENUM,
+                                                    .def = "plant_critical",
+                                                    .values = severities,
+                                                    .offset = OFF(config_entity, severity),
+                                                    .doc = "plant_critical or reporting"},
+                                                   CONF_END};
+
+static const struct conf_entry entity_item = {
+    .name = "entity", .type = CONF_MAP, .entries = entity_entries, .doc = "one entity"};
+
+static const struct conf_entry provider_entries[] = {
+    {.name = "type",
+     .type = CONF_ENUM,
+     .flags = CONF_REQUIRED,
+     .values = config_provider_types,
+     .offset = OFF(config_provider, type),
+     .doc = "add 'type:' with the provider type, e.g. sap_pm"},
+    {.name = "base_url",
+     .type = CONF_STRING,
+     .offset = OFF(config_provider, base_url),
+     .doc = "the provider's API root URL"},
+    {.name = "auth",
+     .type = CONF_MAP,
+     .entries = auth_entries,
+     .check = check_auth,
+     .offset = OFF(config_provider, auth),
+     .doc = "credentials"},
+    {.name = "tls",
+     .type = CONF_MAP,
+     .entries = provider_tls_entries,
+     .offset = OFF(config_provider, tls),
+     .doc = "TLS towards the provider"},
+    {.name = "proxy",
+     .type = CONF_MAP,
+     .entries = proxy_entries,
+     .offset = OFF(config_provider, proxy),
+     .doc = "outbound proxy"},
+    {.name = "mode",
+     .type = CONF_CUSTOM,
+     .decode = decode_mode,
+     .print = print_mode,
+     .def = "read_only",
+     .doc = "read_only, draft or write_back, or a map of domain to mode"},
+    {.name = "rate_limit",
+     .type = CONF_MAP,
+     .entries = rate_limit_entries,
+     .offset = OFF(config_provider, rate_limit),
+     .doc = "outbound request rate"},
+    {.name = "entities",
+     .type = CONF_DICT,
+     .item = &entity_item,
+     .values = config_entity_names,
+     .elem_size = sizeof(struct config_entity),
+     .name_offset = OFF(config_entity, name),
+     .offset = OFF(config_provider, entities),
+     .count_offset = OFF(config_provider, n_entities),
+     .doc = "entities pulled from this provider"},
+    CONF_END};
+
+static const struct conf_entry provider_item = {.name = "provider",
+                                                .type = CONF_MAP,
+                                                .entries = provider_entries,
+                                                .check = check_provider,
+                                                .doc = "one provider connection"};
+
+#define SOR_DOMAIN(d, n)                                                                           \
+    {                                                                                              \
+        .name = n, .type = CONF_STRING,                                                            \
+        .offset = offsetof(struct config_system_of_record, provider) + (d) * sizeof(const char *), \
+        .doc = "provider that owns " n " for this site"                                            \
+    }
+
+static const struct conf_entry sor_entries[] = {SOR_DOMAIN(DOMAIN_ASSET_MASTER, "asset_master"),
+                                                SOR_DOMAIN(DOMAIN_CALIBRATION, "calibration"),
+                                                SOR_DOMAIN(DOMAIN_MAINTENANCE, "maintenance"),
+                                                SOR_DOMAIN(DOMAIN_WORK_ORDERS, "work_orders"),
+                                                SOR_DOMAIN(DOMAIN_USAGE, "usage"),
+                                                CONF_END};
+
+static const struct conf_entry sor_item = {
+    .name = "site", .type = CONF_MAP, .entries = sor_entries, .doc = "domain -> provider"};
+
+static const struct conf_entry kv_item = {.name = "value",
+                                          .type = CONF_STRING,
+                                          .flags = CONF_REQUIRED,
+                                          .offset = OFF(config_kv, value),
+                                          .doc = "write 'provider value: canonical value'"};
+
+static const struct conf_entry value_map_item = {.name = "value_map",
+                                                 .type = CONF_DICT,
+                                                 .item = &kv_item,
+                                                 .elem_size = sizeof(struct config_kv),
+                                                 .name_offset = OFF(config_kv, key),
+                                                 .offset = OFF(config_value_map, pairs),
+                                                 .count_offset = OFF(config_value_map, n_pairs),
+                                                 .doc = "provider value -> canonical value"};
+
+static const struct conf_entry site_entries[] = {
+    {.name = "time_zone",
+     .type = CONF_STRING,
+     .def = "UTC",
+     .check = check_time_zone,
+     .offset = OFF(config_site, time_zone),
+     .doc = "IANA time zone of the site"},
+    {.name = "value_maps",
+     .type = CONF_DICT,
+     .item = &value_map_item,
+     .elem_size = sizeof(struct config_value_map),
+     .name_offset = OFF(config_value_map, name),
+     .offset = OFF(config_site, value_maps),
+     .count_offset = OFF(config_site, n_value_maps),
+     .doc = "named maps from provider values to canonical values"},
+    CONF_END};
+
+static const struct conf_entry site_item = {.name = "site",
+                                            .type = CONF_MAP,
+                                            .entries = site_entries,
+                                            .check = check_site,
+                                            .doc = "one site"};
+
+static const struct conf_entry no_entries[] = {CONF_END};
+
+static const struct conf_entry tenant_entries[] = {
+    {.name = "providers",
+     .type = CONF_DICT,
+     .item = &provider_item,
+     .elem_size = sizeof(struct config_provider),
+     .name_offset = OFF(config_provider, name),
+     .offset = OFF(config_tenant, providers),
+     .count_offset = OFF(config_tenant, n_providers),
+     .doc = "provider connections by name"},
+    {.name = "system_of_record",
+     .type = CONF_DICT,
+     .item = &sor_item,
+     .elem_size = sizeof(struct config_system_of_record),
+     .name_offset = OFF(config_system_of_record, site),
+     .offset = OFF(config_tenant, system_of_record),
+     .count_offset = OFF(config_tenant, n_system_of_record),
+     .doc = "per site, which provider owns each domain"},
+    {.name = "sites",
+     .type = CONF_DICT,
+     .item = &site_item,
+     .elem_size = sizeof(struct config_site),
+     .name_offset = OFF(config_site, name),
+     .offset = OFF(config_tenant, sites),
+     .count_offset = OFF(config_tenant, n_sites),
+     .doc = "sites by name"},
+    {.name = "rules",
+     .type = CONF_MAP,
+     .entries = no_entries,
+     .unknown_hint = "rules arrive with the rules engine; leave 'rules' empty for now",
+     .doc = "reserved for the rules engine; must be empty"},
+    CONF_END};
+
+static const struct conf_entry tenant_item = {.name = "tenant",
+                                              .type = CONF_MAP,
+                                              .entries = tenant_entries,
+                                              .check = check_tenant,
+                                              .doc = "one tenant"};
+
+static const struct conf_entry root_entries[] = {{.name = "server",
+                                                  .type = CONF_MAP,
+                                                  .entries = server_entries,
+                                                  .offset = OFF(config, server),
+                                                  .doc = "the HTTP API"},
+                                                 {.name = "store",
+                                                  .type = CONF_MAP,
+                                                  .entries = store_entries,
+                                                  .offset = OFF(config, store),
+                                                  .doc = "where data is kept"},
+                                                 {.name = "log",
+                                                  .type = CONF_MAP,
+                                                  .entries = log_entries,
+                                                  .offset = OFF(config, log),
+                                                  .doc = "logging"},
+                                                 {.name = "tenants",
+                                                  .type = CONF_DICT,
+                                                  .item = &tenant_item,
+                                                  .check = check_tenants,
+                                                  .elem_size = sizeof(struct config_tenant),
+                                                  .name_offset = OFF(config_tenant, name),
+                                                  .offset = OFF(config, tenants),
+                                                  .count_offset = OFF(config, n_tenants),
+                                                  .doc = "tenants by name"},
+                                                 CONF_END};
+
+/* ---- loading ------------------------------------------------------------ */
+
+void config_errors_cleanup(struct config_errors *errs)
+{
+    if (!errs)
+        return;
+    arena_free(errs->priv);
+    memset(errs, 0, sizeof(*errs));
+}
+
+void config_errors_print(const struct config_errors *errs, FILE *out)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        const struct config_error *e = &errs->items[i];
+        if (e->line)
+            fprintf(out, "%s:%u:%u: error: %s\n", e->file, e->line, e->column, e->message);
+        else
+            fprintf(out, "%s: error: %s\n", e->file, e->message);
+        if (e->hint)
+            fprintf(out, "  hint: %s\n", e->hint);
+    }
+}
+
+/* One error without a position, owned by errs. */
+static void errors_one(struct config_errors *errs, const char *file, const char *fmt, ...)
+    AB_PRINTF(3, 4);
+
+static void errors_one(struct config_errors *errs, const char *file, const char *fmt, ...)
+{
+    struct arena *a = arena_new(0, 0);
+    struct config_error *e = arena_zalloc(a, sizeof(*e));
+    va_list ap;
+    va_start(ap, fmt);
+    e->message = arena_vprintf(a, fmt, ap);
+    va_end(ap);
+    e->file = arena_strdup(a, file);
+    errs->items = e;
+    errs->n = 1;
+    errs->priv = a;
+}
+
+enum ab_rc config_load_buffer_ex(const char *name, const char *text, size_t len, unsigned flags,
+                                 struct config **out, struct config_errors *errs)
+{
+    *out = NULL;
+    memset(errs, 0, sizeof(*errs));
+    if (len > CONFIG_MAX_BYTES) {
+        errors_one(errs, name, "the configuration is larger than %u MiB", CONFIG_MAX_BYTES >> 20);
+        return AB_ECONFIG;
+    }
+    struct arena *a = arena_new(16384, CONFIG_ARENA_MAX);
+    struct config_impl *impl = arena_zalloc(a, sizeof(*impl));
+    impl->arena = a;
+    impl->ctx = conf_ctx_new(a, name, (flags & CONFIG_LOAD_NO_SUBST) ? CONF_NO_SUBST : 0);
+    impl->cfg.source = arena_strdup(a, name);
+
+    const struct conf_node *root;
+    if (conf_parse(impl->ctx, text, len, &root) == AB_OK)
+        conf_decode(impl->ctx, root_entries, root, &impl->cfg);
+    if (conf_error_count(impl->ctx)) {
+        conf_take_errors(impl->ctx, errs);
+        arena_free(a);
+        return AB_ECONFIG;
+    }
+    *out = &impl->cfg;
+    return AB_OK;
+}
+
+enum ab_rc config_load_buffer(const char *name, const char *text, size_t len, struct config **out,
+                              struct config_errors *errs)
+{
+    return config_load_buffer_ex(name, text, len, 0, out, errs);
+}
+
+enum ab_rc config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+    *out = NULL;
+    memset(errs, 0, sizeof(*errs));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        errors_one(errs, path, "cannot open the configuration file: %s", strerror(errno));
+        return AB_EIO;
+    }
+    struct buf b;
+    buf_init(&b, CONFIG_MAX_BYTES);
+    char chunk[8192];
+    size_t n;
+    enum ab_rc rc = AB_OK;
+    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = buf_append(&b, chunk, n);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err) {
+        errors_one(errs, path, "cannot read the configuration file: %s", strerror(err));
+        buf_cleanup(&b);
+        return AB_EIO;
+    }
+    if (rc) {
+        errors_one(errs, path, "the configuration file is larger than %u MiB",
+                   CONFIG_MAX_BYTES >> 20);
+        buf_cleanup(&b);
+        return AB_ECONFIG;
+    }
+    rc = config_load_buffer(path, buf_str(&b), b.len, out, errs);
+    buf_cleanup(&b);
+    return rc;
+}
+
+struct config *config_default(void)
+{
+    struct config *cfg;
+    struct config_errors errs;
+    if (config_load_buffer_ex("<built-in default>", "", 0, CONFIG_LOAD_NO_SUBST, &cfg, &errs)) {
+        config_errors_print(&errs, stderr); /* a bug in the schema defaults */
+        abort();
+    }
+    return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+    if (cfg)
+        arena_free(((struct config_impl *)cfg)->arena);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+    const struct config_impl *impl = (const struct config_impl *)cfg;
+    fputs("# effective configuration; secrets and ${env:}/${file:} values are redacted\n", out);
+    conf_print(impl->ctx, root_entries, cfg, out, 0);
+}
+
+const struct config_tenant *config_tenant(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->n_tenants; i++)
+        if (str_eq(cfg->tenants[i].name, name))
+            return &cfg->tenants[i];
+    return NULL;
+}
+
+const struct config_provider *config_provider(const struct config_tenant *t, const char *name)
+{
+    for (size_t i = 0; t && name && i < t->n_providers; i++)
+        if (str_eq(t->providers[i].name, name))
+            return &t->providers[i];
+    return NULL;
+}
+
+enum ab_rc config_parse_size(const char *s, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        int shift;
+    } units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+    size_t digits = 0;
+    while (s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    int64_t v;
+    if (!digits || str_to_i64n(s, digits, &v))
+        return AB_EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(s + digits, units[i].unit) != 0)
+            continue;
+        if (v > (INT64_MAX >> units[i].shift))
+            return AB_EINVAL;
+        *out = v << units[i].shift;
+        return AB_OK;
+    }
+    return AB_EINVAL;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * http.h: the HTTP server adapter (libmicrohttpd underneath) and the router.
+ *
+ * The API layer describes its routes as a table of struct http_route; the
+ * server matches each request against it, collects the body into a bounded
+ * buffer, and calls the handler on a connection thread with a per-request
+ * arena. Nothing above this layer sees libmicrohttpd.
+ *
+ * Route patterns are paths whose segments are literals, `{name}` (any one
+ * segment, percent-decoded) or `{name}:verb` (a segment ending in ":verb",
+ * the action form of the API, e.g. /v1/work-orders/{id}:complete). A
+ * pattern may end in a literal ending with ":verb" too
+ * (/v1/assets:lookup). Routes are tried in table order, so list action
+ * routes before plain ones that could also match.
+ */
+#ifndef AB_HTTP_HTTP_H
+#define AB_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/result.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_CORR_ID_MAX 64
+
+struct http_request {
+    struct arena *arena;        /* dies with the request */
+    const char *method;         /* "GET", "POST", ... */
+    const char *path;           /* raw path, without the query string */
+    const char *query;          /* raw query string without '?', or "" */
+    const char *route;          /* the matched route's pattern (metrics label) */
+    const char *param_names[HTTP_MAX_PARAMS];
+    const char *params[HTTP_MAX_PARAMS]; /* decoded path parameters */
+    size_t n_params;
+    const char *body;           /* NUL-terminated; "" when there is none */
+    size_t body_len;
+    char correlation_id[HTTP_CORR_ID_MAX + 1];
+    void *conn;                 /* internal */
+};
+
+struct http_header {
+    const char *name;
+    const char *value;
+};
+
+#define HTTP_MAX_RESP_HEADERS 8
+
+struct http_response {
+    int status;
+    const char *content_type;   /* default "application/json" */
+    struct buf body;            /* bounded by the server's response ceiling */
+    struct http_header headers[HTTP_MAX_RESP_HEADERS];
+    size_t n_headers;
+};
+
+/* A handler fills resp (status, body, headers). It runs on a connection
+ * thread and may block (for durability or a long poll). ctx is the server's
+ * user context. */
+typedef void (*http_handler_fn)(struct http_request *req, struct http_response *resp, void *ctx);
+
+struct http_route {
+    const char *method;
+    const char *pattern;
+    http_handler_fn handler;
+    size_t max_body;            /* 0: the server's default body limit */
+    unsigned flags;             /* free for the API layer (scopes) */
+};
+
+struct http_server_opts {
+    const char *listen;          /* "HOST:PORT"; port 0 picks a free one */
+    const struct http_route *routes;
+    size_t n_routes;
+    void *ctx;                   /* passed to every handler */
+    size_t max_body;             /* default body ceiling (bytes) */
+    unsigned max_connections;
+    unsigned idle_timeout_s;     /* a connection idle this long is closed */
+    size_t max_header_bytes;     /* per-connection memory for headers */
+    const char *tls_cert_pem;    /* PEM text, or NULL for plain HTTP */
+    const char *tls_key_pem;
+};
+
+struct http_server;
+
+/* Bind the listen address and start serving on internal threads (one per
+ * connection). On success *out is the server and bound (if not NULL)
+ * receives "HOST:PORT" with the actual port. A malformed address is
+ * AB_EINVAL; a port in use, an unknown host or a failed start are AB_EIO;
+ * both with a one-line reason in errbuf. */
+enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_server **out /* OUT */,
+                             char *bound /* OUT */, size_t bound_len, char *errbuf,
+                             size_t errlen) AB_MUST_CHECK;
+
+/* Stop accepting connections, let requests in flight finish for up to
+ * grace_ms, then close everything and free the server. */
+void http_server_stop(struct http_server *s, int64_t grace_ms);
+
+/* Requests currently being handled. */
+unsigned http_server_in_flight(const struct http_server *s);
+
+/* ---- helpers for handlers ------------------------------------------------ */
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* A decoded query parameter, or NULL. Repeated keys: the first. */
+const char *http_query(const struct http_request *req, const char *name);
+
+/* The named path parameter, or NULL. */
+const char *http_param(const struct http_request *req, const char *name);
+
+/* Add a response header (copied into the request arena). Past
+ * HTTP_MAX_RESP_HEADERS the header is dropped and AB_ETOOLARGE returned. */
+enum ab_rc http_resp_header(struct http_request *req, struct http_response *resp, const char *name,
+                            const char *value) AB_MUST_CHECK;
+
+/* Set status and the standard error body
+ * {"error":{"class":...,"message":...,"field":...,"correlation_id":...}}.
+ * field may be NULL. */
+void http_resp_error(struct http_request *req, struct http_response *resp, int status,
+                     const char *cls, const char *field, const char *message);
+
+/* Set status and a body of text (copied). */
+void http_resp_text(struct http_response *resp, int status, const char *content_type,
+                    const char *text);
+
+/* Decode %XX and (when plus_is_space) '+' in s[0..n) into a new arena
+ * string. A bad escape or an encoded NUL is AB_EINVAL. */
+enum ab_rc http_url_decode(struct arena *a, const char *s, size_t n, bool plus_is_space,
+                           char **out /* OUT */) AB_MUST_CHECK;
+
+/* Match path against pattern; on success fills names/params (decoded into
+ * arena a) and returns true. Exposed for tests. */
+bool http_route_match(struct arena *a, const char *pattern, const char *path,
+                      const char **names /* OUT */, const char **params /* OUT */, size_t *n /* OUT */);
+
+#endif

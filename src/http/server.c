@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * server.c: libmicrohttpd adapter. See http.h.
+ *
+ * Threading: libmicrohttpd runs one thread per connection
+ * (MHD_USE_THREAD_PER_CONNECTION), so handlers may block while waiting for a
+ * group commit or a long poll without stalling other clients; the number of
+ * connections is capped by max_connections.
+ *
+ * Request life: the URI log callback creates the per-request context (arena,
+ * raw URI) before any header is parsed. The access handler is then called
+ * once with the headers (route matching, Content-Length check), once per
+ * chunk of body (appended to a bounded buffer) and once at the end (handler
+ * runs, response queued). The completion callback frees the arena.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+
+#define RESPONSE_MAX (64u * 1024 * 1024)
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_opts opts;
+    int listen_fd;
+    atomic_uint in_flight;
+};
+
+struct req_ctx {
+    struct http_request req;
+    struct buf body;
+    const struct http_route *route;
+    int early_status;          /* set when the request is refused before the body */
+    const char *early_class;
+    const char *early_message;
+    bool counted;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum ab_rc http_url_decode(struct arena *a, const char *s, size_t n, bool plus_is_space, char **out)
+{
+    char *d = arena_alloc(a, n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            if (n - i < 3)
+                return AB_EINVAL;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return AB_EINVAL;
+            d[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus_is_space && s[i] == '+') {
+            d[j++] = ' ';
+        } else {
+            d[j++] = s[i];
+        }
+    }
+    d[j] = '\0';
+    *out = d;
+    return AB_OK;
+}
+
+bool http_route_match(struct arena *a, const char *pattern, const char *path, const char **names,
+                      const char **params, size_t *n)
+{
+    const char *p = pattern, *s = path;
+    size_t np = 0;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++;
+        s++;
+        const char *pend = strchr(p, '/');
+        const char *send = strchr(s, '/');
+        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        if (p[0] == '{') {
+            const char *close = memchr(p, '}', plen);
+            if (!close || np == HTTP_MAX_PARAMS)
+                return false;
+            const char *verb = close + 1; /* "" or ":verb" */
+            size_t vlen = plen - (size_t)(verb - p);
+            if (slen <= vlen || memcmp(s + slen - vlen, verb, vlen) != 0)
+                return false;
+            char *val;
+            if (http_url_decode(a, s, slen - vlen, false, &val) || !*val)
+                return false;
+            names[np] = arena_strndup(a, p + 1, (size_t)(close - p - 1));
+            params[np] = val;
+            np++;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || *s)
+        return false;
+    *n = np;
+    return true;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+    const char *q = req->query;
+    size_t nlen = strlen(name);
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        char *key;
+        if (http_url_decode(req->arena, q, klen, true, &key) == AB_OK && strlen(key) == nlen &&
+            memcmp(key, name, nlen) == 0) {
+            char *val;
+            if (!eq)
+                return "";
+            if (http_url_decode(req->arena, eq + 1, len - klen - 1, true, &val))
+                return NULL;
+            return val;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return NULL;
+}
+
+const char *http_param(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_params; i++)
+        if (strcmp(req->param_names[i], name) == 0)
+            return req->params[i];
+    return NULL;
+}
+
+enum ab_rc http_resp_header(struct http_request *req, struct http_response *resp, const char *name,
+                            const char *value)
+{
+    if (resp->n_headers == HTTP_MAX_RESP_HEADERS)
+        return AB_ETOOLARGE;
+    resp->headers[resp->n_headers].name = arena_strdup(req->arena, name);
+    resp->headers[resp->n_headers].value = arena_strdup(req->arena, value);
+    resp->n_headers++;
+    return AB_OK;
+}
+
+void http_resp_text(struct http_response *resp, int status, const char *content_type, const char *text)
+{
+    resp->status = status;
+    resp->content_type = content_type;
+    buf_reset(&resp->body);
+    if (buf_append_str(&resp->body, text)) {
+        resp->status = 500;
+        buf_reset(&resp->body);
+    }
+}
+
+void http_resp_error(struct http_request *req, struct http_response *resp, int status, const char *cls,
+                     const char *field, const char *message)
+{
+    struct buf *b = &resp->body;
+    enum ab_rc rc;
+    buf_reset(b);
+    resp->status = status;
+    resp->content_type = "application/json";
+    rc = buf_append_str(b, "{\"error\":{\"class\":\"");
+    if (!rc)
+        rc = str_json_escape(b, cls, strlen(cls));
+    if (!rc)
+        rc = buf_append_str(b, "\",\"message\":\"");
+    if (!rc) {
+        char *clean = log_scrub(message);
+        rc = str_json_escape(b, clean, strlen(clean));
+        free(clean);
+    }
+    if (!rc && field) {
+        rc = buf_append_str(b, "\",\"field\":\"");
+        if (!rc)
+            rc = str_json_escape(b, field, strlen(field));
+    }
+    if (!rc)
+        rc = buf_append_str(b, "\",\"correlation_id\":\"");
+    if (!rc)
+        rc = str_json_escape(b, req->correlation_id, strlen(req->correlation_id));
+    if (!rc)
+        rc = buf_append_str(b, "\"}}");
+    if (rc) {
+        buf_reset(b);
+        resp->status = 500;
+    }
+}
+
+/* A client-supplied correlation id is kept only if it is short and made of
+ * safe characters; otherwise a ULID is generated. */
+static void set_correlation_id(struct http_request *req, const char *given)
+{
+    bool ok = given && *given && strlen(given) <= HTTP_CORR_ID_MAX;
+    for (const char *c = given; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             strchr("._:-", *c);
+    if (ok)
+        str_lcpy(req->correlation_id, given, sizeof(req->correlation_id));
+    else
+        id_ulid_new(req->correlation_id);
+}
+
+/* ---- libmicrohttpd callbacks ------------------------------------------- */
+
+static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    struct arena *a = arena_new(8192, 0);
+    struct req_ctx *rc = arena_zalloc(a, sizeof(*rc));
+    rc->req.arena = a;
+    rc->req.conn = conn;
+    const char *q = strchr(uri, '?');
+    rc->req.path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : arena_strdup(a, uri);
+    rc->req.query = q ? arena_strdup(a, q + 1) : "";
+    rc->req.body = "";
+    buf_init(&rc->body, 0);
+    return rc;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    (void)conn;
+    (void)toe;
+    struct req_ctx *rc = *con_cls;
+    if (!rc)
+        return;
+    if (rc->counted)
+        atomic_fetch_sub(&s->in_flight, 1);
+    buf_cleanup(&rc->body);
+    arena_free(rc->req.arena);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body.len, resp->body.data ? resp->body.data : (void *)"",
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+    MHD_add_response_header(r, "X-Correlation-Id", rc->req.correlation_id);
+    for (size_t i = 0; i < resp->n_headers; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(rc->req.conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result refuse(struct req_ctx *rc, int status, const char *cls, const char *message,
+                              const char *allow)
+{
+    struct http_response resp = {0};
+    buf_init(&resp.body, 4096);
+    http_resp_error(&rc->req, &resp, status, cls, NULL, message);
+    if (allow && http_resp_header(&rc->req, &resp, "Allow", allow) != AB_OK)
+        resp.status = 500;
+    enum MHD_Result ret = queue(rc, &resp);
+    buf_cleanup(&resp.body);
+    return ret;
+}
+
+/* Find the route; sets rc->route, or an early refusal (404/405). */
+static void route_request(struct http_server *s, struct req_ctx *rc)
+{
+    struct http_request *req = &rc->req;
+    bool path_matched = false;
+    for (size_t i = 0; i < s->opts.n_routes; i++) {
+        const struct http_route *r = &s->opts.routes[i];
+        size_t n;
+        const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
+        if (!http_route_match(req->arena, r->pattern, req->path, names, params, &n))
+            continue;
+        path_matched = true;
+        if (strcmp(r->method, req->method) != 0 &&
+            !(strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+            continue;
+        rc->route = r;
+        req->route = r->pattern;
+        req->n_params = n;
+        memcpy(req->param_names, names, n * sizeof(*names));
+        memcpy(req->params, params, n * sizeof(*params));
+        return;
+    }
+    if (path_matched) {
+        rc->early_status = 405;
+        rc->early_class = "not_found";
+        rc->early_message = "method not allowed on this path";
+    } else {
+        rc->early_status = 404;
+        rc->early_class = "not_found";
+        rc->early_message = "no such route";
+    }
+}
+
+static const char *allowed_methods(struct http_server *s, struct req_ctx *rc)
+{
+    struct buf b;
+    buf_init(&b, 256);
+    for (size_t i = 0; i < s->opts.n_routes; i++) {
+        size_t n;
+        const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
+        if (!http_route_match(rc->req.arena, s->opts.routes[i].pattern, rc->req.path, names, params, &n))
+            continue;
+        if (strstr(buf_str(&b), s->opts.routes[i].method))
+            continue;
+        if ((b.len && buf_append_str(&b, ", ")) || buf_append_str(&b, s->opts.routes[i].method))
+            break;
+    }
+    char *out = arena_strdup(rc->req.arena, buf_str(&b));
+    buf_cleanup(&b);
+    return out;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct req_ctx *rc = *con_cls;
+    (void)url;
+    (void)version;
+    (void)conn;
+
+    if (!rc->req.method) {
+        /* first call: headers are complete */
+        rc->req.method = arena_strdup(rc->req.arena, method);
+        rc->counted = true;
+        atomic_fetch_add(&s->in_flight, 1);
+        set_correlation_id(&rc->req, http_header(&rc->req, "X-Correlation-Id"));
+        route_request(s, rc);
+        if (rc->route) {
+            size_t max = rc->route->max_body ? rc->route->max_body : s->opts.max_body;
+            buf_init(&rc->body, max);
+            const char *cl = http_header(&rc->req, "Content-Length");
+            int64_t len;
+            if (cl && str_to_i64(cl, &len) == AB_OK && (len < 0 || (uint64_t)len > max)) {
+                rc->early_status = 413;
+                rc->early_class = "too_large";
+                rc->early_message = "request body exceeds the limit for this route";
+            }
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        if (!rc->early_status && buf_append(&rc->body, upload_data, *upload_data_size)) {
+            rc->early_status = 413;
+            rc->early_class = "too_large";
+            rc->early_message = "request body exceeds the limit for this route";
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (rc->early_status)
+        return refuse(rc, rc->early_status, rc->early_class, rc->early_message,
+                      rc->early_status == 405 ? allowed_methods(s, rc) : NULL);
+
+    rc->req.body = buf_str(&rc->body);
+    rc->req.body_len = rc->body.len;
+    struct http_response resp = {0};
+    resp.status = 200;
+    buf_init(&resp.body, RESPONSE_MAX);
+    int64_t t0 = clock_mono_ms();
+    rc->route->handler(&rc->req, &resp, s->opts.ctx);
+    enum MHD_Result ret = queue(rc, &resp);
+    log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),
+              LOG_STR("route", rc->req.route), LOG_INT("status", resp.status),
+              LOG_INT("ms", clock_mono_ms() - t0));
+    buf_cleanup(&resp.body);
+    return ret;
+}
+
+static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug(NULL, "http server", LOG_STR("detail", line));
+}
+
+/* ---- start / stop --------------------------------------------------------- */
+
+static enum ab_rc split_hostport(const char *spec, char *host, size_t hostlen, char *port,
+                                 size_t portlen)
+{
+    const char *colon;
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= hostlen)
+            return AB_EINVAL;
+        memcpy(host, spec + 1, (size_t)(close - spec - 1));
+        host[close - spec - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(spec, ':');
+        if (!colon || colon == spec || (size_t)(colon - spec) >= hostlen)
+            return AB_EINVAL;
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+    }
+    int64_t p;
+    if (str_to_i64(colon + 1, &p) || p < 0 || p > 65535 || str_lcpy(port, colon + 1, portlen) >= portlen)
+        return AB_EINVAL;
+    return AB_OK;
+}
+
+static int bind_listen(const char *spec, char *bound, size_t bound_len, char *errbuf, size_t errlen,
+                       enum ab_rc *why)
+{
+    char host[256], port[8];
+    *why = AB_EINVAL;
+    if (split_hostport(spec, host, sizeof(host), port, sizeof(port))) {
+        snprintf(errbuf, errlen, "invalid listen address '%s' (expected HOST:PORT)", spec);
+        return -1;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai) {
+        snprintf(errbuf, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(gai));
+        *why = AB_EIO;
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 511) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(errbuf, errlen, "cannot listen on %s: %s", spec, strerror(err));
+        *why = AB_EIO;
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned p = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+            p = ntohs(in->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+            p = ntohs(in6->sin6_port);
+        }
+    }
+    if (bound)
+        snprintf(bound, bound_len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, p);
+    return fd;
+}
+
+enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_server **out,
+                             char *bound, size_t bound_len, char *errbuf, size_t errlen)
+{
+    enum ab_rc why;
+    int fd = bind_listen(opts->listen, bound, bound_len, errbuf, errlen, &why);
+    if (fd < 0)
+        return why;
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->opts = *opts;
+    s->listen_fd = fd;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    if (opts->tls_cert_pem)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {opts->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)opts->tls_cert_pem},
+        {opts->tls_key_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)opts->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK,
+        uri_log_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections ? opts->max_connections : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->idle_timeout_s ? opts->idle_timeout_s : 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        opts->max_header_bytes ? opts->max_header_bytes : (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log_cb, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(errbuf, errlen, "cannot start the HTTP server on %s%s", opts->listen,
+                 opts->tls_cert_pem ? " (check the TLS certificate and key)" : "");
+        close(fd);
+        free(s);
+        return AB_EIO;
+    }
+    *out = s;
+    return AB_OK;
+}
+
+unsigned http_server_in_flight(const struct http_server *s)
+{
+    return atomic_load(&s->in_flight);
+}
+
+void http_server_stop(struct http_server *s, int64_t grace_ms)
+{
+    if (!s)
+        return;
+    /* stop accepting; connections already open keep being served */
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    int64_t deadline = clock_mono_ms() + grace_ms;
+    while (atomic_load(&s->in_flight) > 0 && clock_mono_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    unsigned left = atomic_load(&s->in_flight);
+    if (left)
+        log_warn(NULL, "shutdown grace period over, closing connections", LOG_INT("in_flight", left));
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * events.c: the event log and tenant rows. See events.h.
+ */
+#include "store/events.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "store/store_int.h"
+
+static const char SQL_TENANT_ENSURE[] =
+    "INSERT INTO tenants(tenant, next_event_seq, created_at) VALUES (?, 1, ?)"
+    " ON CONFLICT (tenant) DO NOTHING";
+
+enum ab_rc store_tenant_ensure(struct store_tx *tx, const char *tenant)
+{
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(tx->db, SQL_TENANT_ENSURE, &st);
+    if (!rc)
+        rc = store_bind_text(tx->db, st, 1, tenant);
+    if (!rc)
+        rc = store_bind_int(tx->db, st, 2, clock_now_ms());
+    if (!rc)
+        rc = store_step_done(tx->db, st);
+    return rc;
+}
+
+static const char SQL_NEXT_SEQ[] =
+    "UPDATE tenants SET next_event_seq = next_event_seq + 1 WHERE tenant = ?"
+    " RETURNING next_event_seq - 1";
+static const char SQL_EVENT_INSERT[] =
+    "INSERT INTO events(tenant, seq, type, subject, payload, correlation_id, occurred_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const char *type,
+                              const char *subject, const json_t *payload, int64_t *seq)
+{
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    bool row;
+    enum ab_rc rc = store_tenant_ensure(tx, tenant);
+    if (!rc)
+        rc = store_db_stmt(db, SQL_NEXT_SEQ, &st);
+    if (!rc)
+        rc = store_bind_text(db, st, 1, tenant);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (rc)
+        return rc;
+    if (!row)
+        return AB_EINTERNAL;
+    int64_t s = store_col_int(db, st, 0);
+    rc = store_step_done(db, st);
+    if (rc)
+        return rc;
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return AB_EINTERNAL;
+    rc = store_db_stmt(db, SQL_EVENT_INSERT, &st);
+    if (!rc)
+        rc = store_bind_text(db, st, 1, tenant);
+    if (!rc)
+        rc = store_bind_int(db, st, 2, s);
+    if (!rc)
+        rc = store_bind_text(db, st, 3, type);
+    if (!rc)
+        rc = store_bind_text(db, st, 4, subject);
+    if (!rc)
+        rc = store_bind_text(db, st, 5, text);
+    if (!rc)
+        rc = store_bind_text(db, st, 6, tx->correlation_id);
+    if (!rc)
+        rc = store_bind_int(db, st, 7, clock_now_ms());
+    if (!rc)
+        rc = store_step_done(db, st);
+    free(text);
+    if (!rc && seq)
+        *seq = s;
+    return rc;
+}
+
+static const char SQL_EVENTS_LIST[] =
+    "SELECT seq, type, subject, payload, correlation_id, occurred_at FROM events"
+    " WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?";
+
+enum ab_rc store_events_list(struct store_read *r, const char *tenant, int64_t after, size_t limit,
+                             struct arena *a, struct store_event **out, size_t *n)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(db, SQL_EVENTS_LIST, &st);
+    if (!rc)
+        rc = store_bind_text(db, st, 1, tenant);
+    if (!rc)
+        rc = store_bind_int(db, st, 2, after);
+    if (!rc)
+        rc = store_bind_int(db, st, 3, (int64_t)limit);
+    if (rc)
+        return rc;
+    struct store_event *v = arena_alloc(a, (limit ? limit : 1) * sizeof(*v));
+    size_t k = 0;
+    bool row;
+    while (!(rc = store_step_row(db, st, &row)) && row && k < limit) {
+        v[k].seq = store_col_int(db, st, 0);
+        v[k].type = store_col_text(db, st, 1, a);
+        v[k].subject = store_col_text(db, st, 2, a);
+        v[k].payload = store_col_text(db, st, 3, a);
+        v[k].correlation_id = store_col_text(db, st, 4, a);
+        v[k].occurred_at = store_col_int(db, st, 5);
+        k++;
+    }
+    if (rc)
+        return rc;
+    *out = v;
+    *n = k;
+    return AB_OK;
+}
+
+static const char SQL_LAST_SEQ[] = "SELECT next_event_seq - 1 FROM tenants WHERE tenant = ?";
+
+enum ab_rc store_events_last_seq(struct store_read *r, const char *tenant, int64_t *seq)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row;
+    enum ab_rc rc = store_db_stmt(db, SQL_LAST_SEQ, &st);
+    if (!rc)
+        rc = store_bind_text(db, st, 1, tenant);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (rc)
+        return rc;
+    *seq = row ? store_col_int(db, st, 0) : 0;
+    return AB_OK;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * events.h: the append-only event log. Each tenant has its own monotonically
+ * increasing sequence (1, 2, 3, ... without gaps), allocated inside the
+ * writing transaction, so an event becomes visible only with the change that
+ * caused it and a reader that pages by sequence never skips one that
+ * commits late. Types are strings (model/event.h lists the known ones);
+ * nothing in the schema limits them.
+ */
+#ifndef AB_STORE_EVENTS_H
+#define AB_STORE_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/result.h"
+#include "store/store.h"
+
+struct store_event {
+    int64_t seq;
+    const char *type;
+    const char *subject;
+    const char *payload;        /* JSON text */
+    const char *correlation_id; /* may be NULL */
+    int64_t occurred_at;        /* ms */
+};
+
+/* Append an event in the running write job; payload is serialised (not
+ * stolen). The correlation id is the job's. *seq (may be NULL) receives the
+ * sequence number. */
+enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const char *type,
+                              const char *subject, const json_t *payload,
+                              int64_t *seq /* OUT */) AB_MUST_CHECK;
+
+/* Events of tenant with seq > after, oldest first, at most limit, copied
+ * into a. */
+enum ab_rc store_events_list(struct store_read *r, const char *tenant, int64_t after, size_t limit,
+                             struct arena *a, struct store_event **out /* OUT */,
+                             size_t *n /* OUT */) AB_MUST_CHECK;
+
+/* The highest sequence number of tenant (0 when none). */
+enum ab_rc store_events_last_seq(struct store_read *r, const char *tenant,
+                                 int64_t *seq /* OUT */) AB_MUST_CHECK;
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * migrations_sqlite.c: the SQLite schema, as an ordered list of migrations.
+ * Entry i (a NULL-terminated list of statements) brings a database from
+ * version i to i + 1 (PRAGMA user_version);
+ * store.c applies the missing ones in one transaction at open and refuses a
+ * database newer than the list. Never edit a released entry: append one.
+ * docs/internals/store.md explains each table.
+ *
+ * Conventions: times are INTEGER milliseconds since the Unix epoch (UTC);
+ * JSON documents are TEXT; every table is STRICT; tables keyed by natural
+ * keys are WITHOUT ROWID.
+ */
+#include <stddef.h>
+
+#include "store/store_int.h"
+
+/* 0 -> 1: the canonical model, identity map, readings, events, outbox, audit,
+ * mapping exceptions, sync state */
+static const char *const v1[] = {
+    "CREATE TABLE tenants ("
+    "  tenant TEXT PRIMARY KEY,"
+    "  next_event_seq INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL) STRICT, WITHOUT ROWID",
+    "CREATE TABLE assets ("
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  asset_ref TEXT NOT NULL,"
+    "  site TEXT,"
+    "  serial_number TEXT,"
+    "  type TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  parent_ref TEXT,"
+    "  doc TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, asset_ref)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX assets_serial ON assets(tenant, serial_number)",
+    "CREATE INDEX assets_site ON assets(tenant, site, asset_ref)",
+    "CREATE TABLE asset_links ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  native_id TEXT NOT NULL,"
+    "  asset_ref TEXT NOT NULL,"
+    "  linked_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, native_id),"
+    "  FOREIGN KEY (tenant, asset_ref) REFERENCES assets(tenant, asset_ref)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX asset_links_ref ON asset_links(tenant, asset_ref)",
+    "CREATE TABLE objects ("
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  kind TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  asset_ref TEXT,"
+    "  status TEXT,"
+    "  due_at INTEGER,"
+    "  doc TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, kind, id)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX objects_asset ON objects(tenant, asset_ref, kind)",
+    "CREATE INDEX objects_due ON objects(tenant, kind, due_at)",
+    "CREATE TABLE source_records ("
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  native_id TEXT NOT NULL,"
+    "  subject TEXT,"
+    "  doc TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  source_revision INTEGER,"
+    "  source_modified_at INTEGER,"
+    "  sync_state TEXT NOT NULL,"
+    "  last_synced_at INTEGER,"
+    "  missing_at_source INTEGER NOT NULL DEFAULT 0,"
+    "  seen_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, entity, native_id)) STRICT, WITHOUT ROWID",
+    "CREATE TABLE meters ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  asset_ref TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  unit TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  value REAL NOT NULL DEFAULT 0,"
+    "  last_read_at INTEGER,"
+    "  last_source TEXT,"
+    "  reading_count INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant, asset_ref, type),"
+    "  FOREIGN KEY (tenant, asset_ref) REFERENCES assets(tenant, asset_ref)) STRICT",
+    "CREATE TABLE readings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  meter_id INTEGER NOT NULL REFERENCES meters(id),"
+    "  read_at INTEGER NOT NULL,"
+    "  amount REAL NOT NULL,"
+    "  is_increment INTEGER NOT NULL,"
+    "  total REAL NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  flags INTEGER NOT NULL DEFAULT 0,"
+    "  ingested_at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX readings_meter_time ON readings(meter_id, read_at)",
+    "CREATE TABLE idempotency_keys ("
+    "  tenant TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant, key)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
+    "CREATE TABLE events ("
+    "  tenant TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, seq)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX events_time ON events(occurred_at)",
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT,"
+    "  payload TEXT NOT NULL,"
+    "  idempotency_key TEXT NOT NULL,"
+    "  coalesce_key TEXT,"
+    "  state TEXT NOT NULL,"
+    "  priority INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  lease_until INTEGER,"
+    "  last_error TEXT,"
+    "  correlation_id TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant, idempotency_key)) STRICT",
+    "CREATE INDEX outbox_ready ON outbox(state, priority, next_attempt_at)",
+    "CREATE INDEX outbox_done ON outbox(state, updated_at)",
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  before_digest TEXT,"
+    "  after_digest TEXT,"
+    "  correlation_id TEXT,"
+    "  detail TEXT,"
+    "  at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX audit_subject ON audit(tenant, subject, at)",
+    "CREATE INDEX audit_correlation ON audit(tenant, correlation_id)",
+    "CREATE INDEX audit_actor ON audit(tenant, actor, at)",
+    "CREATE TABLE mapping_exceptions ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  native_id TEXT,"
+    "  reason TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  candidates TEXT NOT NULL,"
+    "  change TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  resolution TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  resolved_at INTEGER) STRICT",
+    "CREATE INDEX mapping_exceptions_open ON mapping_exceptions(tenant, state, created_at)",
+    "CREATE TABLE sync_state ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  watermark TEXT,"
+    "  page_token TEXT,"
+    "  last_success_at INTEGER,"
+    "  last_error TEXT,"
+    "  last_error_at INTEGER,"
+    "  pulled INTEGER NOT NULL DEFAULT 0,"
+    "  pushed INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (tenant, provider, entity)) STRICT, WITHOUT ROWID",
+    "CREATE TABLE sync_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  native_id TEXT,"
+    "  level TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX sync_log_time ON sync_log(tenant, at)",
+    "CREATE TABLE status_maps ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  source_value TEXT NOT NULL,"
+    "  common_value TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, kind, source_value)) STRICT, WITHOUT ROWID",
+    "CREATE TABLE attachments ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  owner_kind TEXT NOT NULL,"
+    "  owner_id TEXT NOT NULL,"
+    "  file_name TEXT NOT NULL,"
+    "  media_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  content BLOB,"
+    "  path TEXT,"
+    "  provider_ref TEXT,"
+    "  created_at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX attachments_owner ON attachments(tenant, owner_kind, owner_id)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1};
+
+const int store_sqlite_n_migrations =
+    (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * test_config.c: unit tests for src/core/config.c: the assetbridge schema,
+ * its defaults, cross-reference checks, redacted printing and the example
+ * files under examples/ (found through AB_SOURCE_DIR, set by CTest).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+static struct config_errors errs;
+
+/* Load text; returns the config or NULL, leaving errors in errs. */
+static struct config *load(const char *text)
+{
+    struct config *cfg = NULL;
+    config_errors_cleanup(&errs);
+    enum ab_rc rc = config_load_buffer("c.yaml", text, strlen(text), &cfg, &errs);
+    if (rc == AB_OK) {
+        assert_non_null(cfg);
+        assert_int_equal(errs.n, 0);
+    } else {
+        assert_int_equal(rc, AB_ECONFIG);
+        assert_null(cfg);
+        assert_true(errs.n > 0);
+    }
+    return cfg;
+}
+
+static int find_error(const char *needle)
+{
+    for (size_t i = 0; i < errs.n; i++)
+        if (strstr(errs.items[i].message, needle))
+            return (int)i;
+    return -1;
+}
+
+static char *print_to_string(const struct config *cfg)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    config_print(cfg, f);
+    fclose(f);
+    return out;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    config_errors_cleanup(&errs);
+    log_clear_secrets();
+    return 0;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config *cfg = config_default();
+    assert_string_equal(cfg->source, "<built-in default>");
+    assert_string_equal(cfg->server.listen, "127.0.0.1:8440");
+    assert_int_equal(cfg->server.limits.max_body, 1 << 20);
+    assert_int_equal(cfg->server.limits.max_batch_body, 16 << 20);
+    assert_int_equal(cfg->server.limits.max_connections, 256);
+    assert_int_equal(cfg->server.limits.header_timeout_ms, 10000);
+    assert_int_equal(cfg->server.limits.idle_timeout_ms, 60000);
+    assert_int_equal(cfg->server.limits.batch_bodies_in_flight, 2);
+    assert_null(cfg->server.tls.cert_file);
+    assert_string_equal(cfg->store.backend, "sqlite");
+    assert_string_equal(cfg->store.data_dir, "./assetbridge-data");
+    assert_string_equal(cfg->store.path, "assetbridge.db");
+    assert_string_equal(cfg->store.synchronous, "full");
+    assert_int_equal(cfg->store.retention.readings_ms, INT64_C(400) * 86400000);
+    assert_int_equal(cfg->store.retention.events_ms, INT64_C(90) * 86400000);
+    assert_int_equal(cfg->store.retention.outbox_done_ms, INT64_C(7) * 86400000);
+    assert_int_equal(cfg->store.retention.idempotency_keys_ms, INT64_C(7) * 86400000);
+    assert_int_equal(cfg->store.retention.logs_ms, INT64_C(30) * 86400000);
+    assert_string_equal(cfg->log.level, "info");
+    assert_string_equal(cfg->log.format, "json");
+    assert_null(cfg->log.file);
+    assert_int_equal(cfg->n_tenants, 1);
+    assert_string_equal(cfg->tenants[0].name, "default");
+    assert_int_equal(cfg->tenants[0].n_providers, 0);
+    assert_non_null(config_tenant(cfg, "default"));
+    assert_null(config_tenant(cfg, "other"));
+    config_free(cfg);
+}
+
+static void test_valid_file_with_provider_defaults(void **state)
+{
+    (void)state;
+    struct config *cfg = load("server:\n"
+                              "  listen: 0.0.0.0:9000\n"
+                              "  limits: {max_body: 64KiB}\n"
+                              "tenants:\n"
+                              "  acme:\n"
+                              "    providers:\n"
+                              "      w:\n"
+                              "        type: wats\n"
+                              "        entities:\n"
+                              "          asset:\n"
+                              "          meter: {interval: 30s, severity: reporting}\n");
+    assert_string_equal(cfg->server.listen, "0.0.0.0:9000");
+    assert_int_equal(cfg->server.limits.max_body, 65536);
+    assert_int_equal(cfg->server.limits.max_batch_body, 16 << 20);
+    assert_int_equal(cfg->n_tenants, 1);
+    const struct config_tenant *t = config_tenant(cfg, "acme");
+    assert_non_null(t);
+    const struct config_provider *p = config_provider(t, "w");
+    assert_non_null(p);
+    assert_null(config_provider(t, "x"));
+    assert_string_equal(p->type, "wats");
+    assert_string_equal(p->auth.scheme, "none");
+    assert_string_equal(p->auth.header, "Authorization");
+    assert_true(p->tls.verify);
+    for (int d = 0; d < DOMAIN_COUNT; d++)
+        assert_int_equal(p->mode[d], MODE_READ_ONLY);
+    assert_int_equal(p->n_entities, 2);
+    assert_string_equal(p->entities[0].name, "asset");
+    assert_int_equal(p->entities[0].interval_ms, 300000);
+    assert_string_equal(p->entities[0].severity, "plant_critical");
+    assert_int_equal(p->entities[1].interval_ms, 30000);
+    assert_string_equal(p->entities[1].severity, "reporting");
+    config_free(cfg);
+}
+
+static void test_three_unknown_keys(void **state)
+{
+    (void)state;
+    assert_null(load("server:\n"
+                     "  lisen: 127.0.0.1:1\n"
+                     "tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      sap:\n"
+                     "        type: sap_pm\n"
+                     "        auth:\n"
+                     "          schme: basic\n"
+                     "    site:\n"));
+    assert_int_equal(errs.n, 3);
+    assert_int_equal(errs.items[0].line, 2);
+    assert_int_equal(errs.items[0].column, 3);
+    assert_string_equal(errs.items[0].message, "unknown key 'server.lisen'");
+    assert_string_equal(errs.items[0].hint, "did you mean 'listen'?");
+    assert_int_equal(errs.items[1].line, 9);
+    assert_int_equal(errs.items[1].column, 11);
+    assert_string_equal(errs.items[1].message,
+                        "unknown key 'tenants.default.providers.sap.auth.schme'");
+    assert_string_equal(errs.items[1].hint, "did you mean 'scheme'?");
+    assert_int_equal(errs.items[2].line, 10);
+    assert_int_equal(errs.items[2].column, 5);
+    assert_string_equal(errs.items[2].hint, "did you mean 'sites'?");
+
+    /* the printed form */
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    config_errors_print(&errs, f);
+    fclose(f);
+    assert_non_null(strstr(out, "c.yaml:2:3: error: unknown key 'server.lisen'\n"
+                                "  hint: did you mean 'listen'?\n"));
+    free(out);
+}
+
+static void test_type_enum_and_required(void **state)
+{
+    (void)state;
+    assert_null(load("server:\n"
+                     "  limits:\n"
+                     "    max_connections: lots\n"
+                     "store:\n"
+                     "  synchronous: off\n"
+                     "log:\n"
+                     "  level: verbose\n"
+                     "tenants:\n"
+                     "  t1:\n"
+                     "    providers:\n"
+                     "      p:\n"
+                     "        base_url: http://x\n"
+                     "        tls: {verify: maybe}\n"));
+    assert_int_equal(errs.n, 5);
+    assert_string_equal(errs.items[0].message,
+                        "'server.limits.max_connections' must be an integer, found 'lots'");
+    assert_int_equal(errs.items[0].line, 3);
+    assert_string_equal(errs.items[1].message, "'store.synchronous' has an invalid value 'off'");
+    assert_string_equal(errs.items[1].hint, "allowed values: normal, full, extra");
+    assert_string_equal(errs.items[2].message, "'log.level' has an invalid value 'verbose'");
+    assert_string_equal(errs.items[3].message,
+                        "missing required key 'tenants.t1.providers.p.type'");
+    assert_int_equal(errs.items[3].line, 11); /* the provider's key */
+    assert_int_equal(errs.items[3].column, 7);
+    assert_non_null(
+        strstr(errs.items[4].message, "'tenants.t1.providers.p.tls.verify' must be a boolean"));
+}
+
+static void test_provider_type_and_entities(void **state)
+{
+    (void)state;
+    assert_null(load("tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      m:\n"
+                     "        type: maximoo\n"
+                     "        entities:\n"
+                     "          workorder: {}\n"));
+    assert_int_equal(errs.n, 2);
+    assert_string_equal(errs.items[0].hint, "did you mean 'maximo'?");
+    assert_string_equal(errs.items[1].message,
+                        "unknown key 'tenants.default.providers.m.entities.workorder'");
+    assert_string_equal(errs.items[1].hint, "did you mean 'work_order'?");
+}
+
+static void test_system_of_record_unknown_provider(void **state)
+{
+    (void)state;
+    assert_null(load("tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      wats: {type: wats}\n"
+                     "      sap: {type: sap_pm}\n"
+                     "    system_of_record:\n"
+                     "      plant-1:\n"
+                     "        asset_master: sap\n"
+                     "        calibration: watz\n"));
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.items[0].line, 9);
+    assert_int_equal(errs.items[0].column, 22);
+    assert_string_equal(errs.items[0].message,
+                        "'tenants.default.system_of_record.plant-1.calibration' names provider "
+                        "'watz', which is not configured in tenant 'default'");
+    assert_string_equal(errs.items[0].hint, "configured providers in tenant 'default': wats, sap");
+
+    struct config *cfg = load("tenants:\n"
+                              "  default:\n"
+                              "    providers:\n"
+                              "      sap: {type: sap_pm}\n"
+                              "    system_of_record:\n"
+                              "      plant-1: {asset_master: sap}\n");
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    assert_int_equal(t->n_system_of_record, 1);
+    assert_string_equal(t->system_of_record[0].site, "plant-1");
+    assert_string_equal(t->system_of_record[0].provider[DOMAIN_ASSET_MASTER], "sap");
+    assert_null(t->system_of_record[0].provider[DOMAIN_USAGE]);
+    config_free(cfg);
+}
+
+static void test_mode_scalar_and_map(void **state)
+{
+    (void)state;
+    struct config *cfg = load("tenants:\n"
+                              "  default:\n"
+                              "    providers:\n"
+                              "      a: {type: wats, mode: write_back}\n"
+                              "      b:\n"
+                              "        type: sap_pm\n"
+                              "        mode: {calibration: draft, usage: write_back}\n");
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    const struct config_provider *a = config_provider(t, "a");
+    const struct config_provider *b = config_provider(t, "b");
+    for (int d = 0; d < DOMAIN_COUNT; d++)
+        assert_int_equal(a->mode[d], MODE_WRITE_BACK);
+    assert_int_equal(b->mode[DOMAIN_ASSET_MASTER], MODE_READ_ONLY);
+    assert_int_equal(b->mode[DOMAIN_CALIBRATION], MODE_DRAFT);
+    assert_int_equal(b->mode[DOMAIN_USAGE], MODE_WRITE_BACK);
+    char *out = print_to_string(cfg);
+    assert_non_null(strstr(out, "        mode: write_back\n"));
+    assert_non_null(strstr(out, "        mode:\n          asset_master: read_only\n"
+                                "          calibration: draft\n"));
+    free(out);
+    config_free(cfg);
+
+    assert_null(load("tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      a: {type: wats, mode: writeback}\n"
+                     "      b: {type: wats, mode: {calibraton: draft}}\n"
+                     "      c: {type: wats, mode: [draft]}\n"));
+    assert_int_equal(errs.n, 3);
+    assert_string_equal(errs.items[0].hint, "did you mean 'write_back'?");
+    assert_string_equal(errs.items[1].message,
+                        "unknown key 'tenants.default.providers.b.mode.calibraton'");
+    assert_string_equal(errs.items[1].hint, "did you mean 'calibration'?");
+    assert_non_null(strstr(errs.items[2].message, "must be a mode or a mapping"));
+}
+
+static void test_rules_must_be_empty(void **state)
+{
+    (void)state;
+    assert_null(load("tenants:\n  default:\n    rules:\n      due_dates: {}\n"));
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.items[0].message, "unknown key 'tenants.default.rules.due_dates'");
+    assert_non_null(strstr(errs.items[0].hint, "rules engine"));
+    struct config *cfg = load("tenants:\n  default:\n    rules: {}\n");
+    config_free(cfg);
+}
+
+static void test_tenants_rules(void **state)
+{
+    (void)state;
+    assert_null(load("tenants: {}\n"));
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].message, "'tenants' has no tenants"));
+    assert_null(load("tenants:\n  \"bad name\": {}\n"));
+    assert_non_null(strstr(errs.items[0].message, "invalid tenant name 'bad name'"));
+    struct config *cfg = load("server: {listen: \"[::1]:8440\"}\n");
+    assert_int_equal(cfg->n_tenants, 1);
+    assert_string_equal(cfg->tenants[0].name, "default");
+    config_free(cfg);
+}
+
+static void test_server_and_store_checks(void **state)
+{
+    (void)state;
+    assert_null(load("server:\n"
+                     "  listen: localhost\n"
+                     "  tls:\n"
+                     "    cert_file: /etc/cert.pem\n"
+                     "store:\n"
+                     "  backend: postgres\n"
+                     "  retention: {idempotency_keys: 1d, readings: 0s}\n"));
+    assert_int_equal(errs.n, 5);
+    assert_non_null(strstr(errs.items[0].message, "'server.listen' must be HOST:PORT"));
+    assert_string_equal(errs.items[1].message, "'server.tls' has cert_file but no key_file");
+    assert_int_equal(errs.items[1].line, 3);
+    assert_non_null(strstr(errs.items[2].message, "postgres backend arrives with a later release"));
+    assert_non_null(strstr(errs.items[3].message, "idempotency_keys' must be at least 7d"));
+    assert_non_null(strstr(errs.items[4].message, "readings' must be greater than 0"));
+    assert_null(load("server: {listen: \"127.0.0.1:65536\"}\n"));
+    struct config *cfg = load("server: {listen: \"127.0.0.1:0\"}\n"
+                              "tenants:\n  default:\n    providers:\n"
+                              "      w: {type: wats, tls: {verify: false}}\n");
+    assert_false(config_tenant(cfg, "default")->providers[0].tls.verify);
+    config_free(cfg);
+}
+
+static void test_size_and_duration_errors(void **state)
+{
+    (void)state;
+    assert_null(load("server:\n  limits:\n    max_body: 1 MB\n    idle_timeout: forever\n"));
+    assert_int_equal(errs.n, 2);
+    assert_string_equal(errs.items[0].message,
+                        "'server.limits.max_body' must be a size, found '1 MB'");
+    assert_string_equal(errs.items[1].message,
+                        "'server.limits.idle_timeout' must be a duration, found 'forever'");
+
+    int64_t v;
+    assert_int_equal(config_parse_size("512", &v), AB_OK);
+    assert_int_equal(v, 512);
+    assert_int_equal(config_parse_size("64KiB", &v), AB_OK);
+    assert_int_equal(v, 65536);
+    assert_int_equal(config_parse_size("1MiB", &v), AB_OK);
+    assert_int_equal(v, 1 << 20);
+    assert_int_equal(config_parse_size("1GiB", &v), AB_OK);
+    assert_int_equal(v, 1 << 30);
+    assert_int_equal(config_parse_size("", &v), AB_EINVAL);
+    assert_int_equal(config_parse_size("-1", &v), AB_EINVAL);
+    assert_int_equal(config_parse_size("1KB", &v), AB_EINVAL);
+    assert_int_equal(config_parse_size("1 MiB", &v), AB_EINVAL);
+    assert_int_equal(config_parse_size("99999999999999GiB", &v), AB_EINVAL);
+}
+
+static void test_time_zone(void **state)
+{
+    (void)state;
+    struct config *cfg = load("tenants:\n  default:\n    sites:\n"
+                              "      a: {time_zone: Europe/Oslo}\n"
+                              "      b: {time_zone: UTC}\n"
+                              "      c: {}\n");
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    assert_int_equal(t->n_sites, 3);
+    assert_string_equal(t->sites[0].time_zone, "Europe/Oslo");
+    assert_string_equal(t->sites[2].time_zone, "UTC");
+    config_free(cfg);
+
+    assert_null(load("tenants:\n  default:\n    sites:\n"
+                     "      a: {time_zone: Europe/Olso}\n"
+                     "      b: {time_zone: ../../etc/passwd}\n"));
+    assert_int_equal(errs.n, 2);
+    assert_string_equal(errs.items[0].message,
+                        "'tenants.default.sites.a.time_zone': unknown time zone 'Europe/Olso'");
+    assert_int_equal(errs.items[0].line, 4);
+    assert_int_equal(errs.items[0].column, 22);
+    assert_non_null(strstr(errs.items[0].hint, "IANA"));
+}
+
+static void test_auth_scheme_needs_credentials(void **state)
+{
+    (void)state;
+    assert_null(load("tenants:\n  default:\n    providers:\n"
+                     "      s:\n"
+                     "        type: sap_pm\n"
+                     "        auth: {scheme: basic, user: u}\n"));
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.items[0].message,
+                        "'tenants.default.providers.s.auth' uses scheme basic but "
+                        "'tenants.default.providers.s.auth.password' is not set");
+}
+
+static void test_env_secrets_and_print(void **state)
+{
+    (void)state;
+    setenv("AB_TEST_TOKEN", "tok-123456-secret", 1);
+    unsetenv("AB_TEST_UNSET_PW");
+    const char *text = "tenants:\n  default:\n    providers:\n"
+                       "      w:\n"
+                       "        type: wats\n"
+                       "        auth: {scheme: token, token: \"${env:AB_TEST_TOKEN}\"}\n"
+                       "      s:\n"
+                       "        type: sap_pm\n"
+                       "        auth: {scheme: basic, user: u, password: literal-pw-value}\n";
+    struct config *cfg = load(text);
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    assert_string_equal(config_provider(t, "w")->auth.token, "tok-123456-secret");
+    assert_string_equal(config_provider(t, "s")->auth.password, "literal-pw-value");
+    char *out = print_to_string(cfg);
+    assert_null(strstr(out, "tok-123456-secret"));
+    assert_null(strstr(out, "literal-pw-value"));
+    assert_non_null(strstr(out, "token: \"${env:AB_TEST_TOKEN}\"\n"));
+    assert_non_null(strstr(out, "password: \"[redacted]\"\n"));
+    assert_non_null(strstr(out, "user: \"u\"\n"));
+    /* both are registered with the logger */
+    char *s = log_scrub("tok-123456-secret literal-pw-value");
+    assert_string_equal(s, "[redacted] [redacted]");
+    free(s);
+
+    /* the printed configuration loads again and means the same */
+    struct config *again = load(out);
+    assert_string_equal(config_provider(config_tenant(again, "default"), "w")->auth.token,
+                        "tok-123456-secret");
+    config_free(again);
+    free(out);
+    config_free(cfg);
+
+    assert_null(load("tenants:\n  default:\n    providers:\n"
+                     "      s:\n"
+                     "        type: sap_pm\n"
+                     "        auth:\n"
+                     "          scheme: basic\n"
+                     "          user: u\n"
+                     "          password: ${env:AB_TEST_UNSET_PW}\n"));
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.items[0].line, 9);
+    assert_int_equal(errs.items[0].column, 21);
+    assert_string_equal(errs.items[0].message,
+                        "'tenants.default.providers.s.auth.password': environment variable "
+                        "AB_TEST_UNSET_PW is not set");
+}
+
+static void test_file_secret(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ab_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "file-pw-secret\n", 15), 15);
+    close(fd);
+    char text[512];
+    snprintf(text, sizeof(text),
+             "tenants:\n  default:\n    providers:\n      s:\n        type: sap_pm\n"
+             "        auth: {scheme: basic, user: u, password: \"${file:%s}\"}\n",
+             path);
+    struct config *cfg = load(text);
+    assert_string_equal(config_tenant(cfg, "default")->providers[0].auth.password,
+                        "file-pw-secret");
+    char *out = print_to_string(cfg);
+    assert_null(strstr(out, "file-pw-secret"));
+    assert_non_null(strstr(out, path));
+    free(out);
+    config_free(cfg);
+
+    chmod(path, 0);
+    if (access(path, R_OK) != 0) { /* not when the tests run as root */
+        assert_null(load(text));
+        assert_int_equal(errs.n, 1);
+        assert_non_null(strstr(errs.items[0].message, "Permission denied"));
+        assert_null(strstr(errs.items[0].message, "file-pw-secret"));
+    }
+    unlink(path);
+    assert_null(load(text));
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].message, path));
+    assert_non_null(strstr(errs.items[0].message, "No such file or directory"));
+    assert_null(errs.items[0].hint ? strstr(errs.items[0].hint, "file-pw-secret") : NULL);
+}
+
+static void test_no_subst_flag(void **state)
+{
+    (void)state;
+    setenv("AB_TEST_TOKEN", "tok-123456-secret", 1);
+    struct config *cfg = NULL;
+    const char text[] = "log: {file: \"${env:AB_TEST_TOKEN}\"}\n";
+    assert_int_equal(
+        config_load_buffer_ex("x", text, strlen(text), CONFIG_LOAD_NO_SUBST, &cfg, &errs),
+        AB_ECONFIG);
+    assert_null(cfg);
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].message, "disabled"));
+}
+
+static void test_syntax_error_located(void **state)
+{
+    (void)state;
+    assert_null(load("server:\n  listen: \"127.0.0.1:1\n  bogus: 1\n"));
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].message, "YAML syntax error"));
+    assert_true(errs.items[0].line >= 2);
+    assert_null(load("server: {listen: 1\ntenants: x\n"));
+    assert_int_equal(errs.n, 1);
+}
+
+static void test_duplicate_and_alias(void **state)
+{
+    (void)state;
+    assert_null(load("log: {level: info}\nlog: {level: debug}\n"));
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.items[0].message, "duplicate key 'log'");
+    assert_int_equal(errs.items[0].line, 2);
+    assert_null(load("log: &l {level: info}\nstore: *l\n"));
+    assert_true(find_error("anchors (&l)") >= 0);
+    assert_true(find_error("aliases (*l)") >= 0);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    config_errors_cleanup(&errs);
+    assert_int_equal(config_load("/nonexistent/assetbridge.yaml", &cfg, &errs), AB_EIO);
+    assert_null(cfg);
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.items[0].line, 0);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    config_errors_print(&errs, f);
+    fclose(f);
+    assert_string_equal(out, "/nonexistent/assetbridge.yaml: error: cannot open the "
+                             "configuration file: No such file or directory\n");
+    free(out);
+}
+
+static void load_example(const char *name, struct config **cfg)
+{
+    const char *dir = getenv("AB_SOURCE_DIR");
+    if (!dir)
+        skip();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/examples/%s", dir, name);
+    config_errors_cleanup(&errs);
+    enum ab_rc rc = config_load(path, cfg, &errs);
+    if (rc)
+        config_errors_print(&errs, stderr);
+    assert_int_equal(rc, AB_OK);
+}
+
+static void test_examples_load(void **state)
+{
+    (void)state;
+    struct config *cfg;
+    unsetenv("WATS_TOKEN");
+    unsetenv("SAP_PASSWORD");
+    load_example("minimal.yaml", &cfg);
+    assert_int_equal(cfg->n_tenants, 1);
+    assert_string_equal(cfg->tenants[0].name, "default");
+    config_free(cfg);
+
+    setenv("WATS_TOKEN", "example-wats-token", 1);
+    setenv("SAP_PASSWORD", "example-sap-password", 1);
+    load_example("assetbridge.yaml", &cfg);
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    assert_non_null(t);
+    assert_int_equal(t->n_providers, 2);
+    assert_string_equal(config_provider(t, "wats")->auth.token, "example-wats-token");
+    assert_string_equal(config_provider(t, "sap_pm")->auth.password, "example-sap-password");
+    assert_string_equal(t->sites[0].time_zone, "Europe/Oslo");
+    char *out = print_to_string(cfg);
+    assert_null(strstr(out, "example-wats-token"));
+    assert_null(strstr(out, "example-sap-password"));
+    free(out);
+    config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_defaults, teardown),
+        cmocka_unit_test_teardown(test_valid_file_with_provider_defaults, teardown),
+        cmocka_unit_test_teardown(test_three_unknown_keys, teardown),
+        cmocka_unit_test_teardown(test_type_enum_and_required, teardown),
+        cmocka_unit_test_teardown(test_provider_type_and_entities, teardown),
+        cmocka_unit_test_teardown(test_system_of_record_unknown_provider, teardown),
+        cmocka_unit_test_teardown(test_mode_scalar_and_map, teardown),
+        cmocka_unit_test_teardown(test_rules_must_be_empty, teardown),
+        cmocka_unit_test_teardown(test_tenants_rules, teardown),
+        cmocka_unit_test_teardown(test_server_and_store_checks, teardown),
+        cmocka_unit_test_teardown(test_size_and_duration_errors, teardown),
+        cmocka_unit_test_teardown(test_time_zone, teardown),
+        cmocka_unit_test_teardown(test_auth_scheme_needs_credentials, teardown),
+        cmocka_unit_test_teardown(test_env_secrets_and_print, teardown),
+        cmocka_unit_test_teardown(test_file_secret, teardown),
+        cmocka_unit_test_teardown(test_no_subst_flag, teardown),
+        cmocka_unit_test_teardown(test_syntax_error_located, teardown),
+        cmocka_unit_test_teardown(test_duplicate_and_alias, teardown),
+        cmocka_unit_test_teardown(test_missing_file, teardown),
+        cmocka_unit_test_teardown(test_examples_load, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
