@@ -12,8 +12,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const patterns[] = {
-    "/healthz", "/v1/assets/{ref}", "/v1/assets/{ref}:retire", "/v1/assets:lookup",
-    "/v1/assets/{ref}/meters/{meter}/readings", "/v1/work-orders/{id}:complete",
+    "/healthz",
+    "/v1/assets/{ref}",
+    "/v1/assets/{ref}:retire",
+    "/v1/assets:lookup",
+    "/v1/assets/{ref}/meters/{meter}/readings",
+    "/v1/work-orders/{id}:complete",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -17,7 +17,7 @@
 /* Everything handlers share. Lives as long as the server. */
 struct api_ctx {
     const struct config *cfg;
-    bool fake_clock;      /* serve --fake-clock: /_test/ routes exist */
+    bool fake_clock; /* serve --fake-clock: /_test/ routes exist */
     int64_t started_mono_ms;
 };
 

@@ -10,9 +10,9 @@
 
 #include "http/http.h"
 
-extern const struct http_route api_ops_routes[];   /* ops.c: /healthz */
+extern const struct http_route api_ops_routes[]; /* ops.c: /healthz */
 extern const size_t api_ops_routes_n;
-extern const struct http_route api_test_routes[];  /* testclock.c: /_test/clock */
+extern const struct http_route api_test_routes[]; /* testclock.c: /_test/clock */
 extern const size_t api_test_routes_n;
 
 #endif

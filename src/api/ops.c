@@ -17,9 +17,10 @@ static void healthz(struct http_request *req, struct http_response *resp, void *
     (void)req;
     char now[TIME_RFC3339_MAX];
     time_format_rfc3339(clock_now_ms(), now);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b}", "status", "ok", "version", AB_VERSION, "time", now,
-                          "uptime_s", (json_int_t)((clock_mono_ms() - ctx->started_mono_ms) / 1000),
-                          "fake_clock", ctx->fake_clock);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:b}", "status", "ok", "version", AB_VERSION, "time", now,
+                  "uptime_s", (json_int_t)((clock_mono_ms() - ctx->started_mono_ms) / 1000),
+                  "fake_clock", ctx->fake_clock);
     http_resp_json(resp, 200, o);
 }
 

@@ -43,22 +43,25 @@ static void clock_post(struct http_request *req, struct http_response *resp, voi
     }
     json_t *adv = json_object_get(body, "advance");
     if (!adv) {
-        http_resp_error(req, resp, 422, "validation", "advance", "required: an ISO 8601 duration such as \"P30D\"");
+        http_resp_error(req, resp, 422, "validation", "advance",
+                        "required: an ISO 8601 duration such as \"P30D\"");
         return;
     }
     if (!json_is_string(adv)) {
-        http_resp_error(req, resp, 400, "validation", "advance", "must be a string (ISO 8601 duration)");
+        http_resp_error(req, resp, 400, "validation", "advance",
+                        "must be a string (ISO 8601 duration)");
         return;
     }
     int64_t ms;
     if (duration_parse_iso8601(json_string_value(adv), &ms)) {
         http_resp_error(req, resp, 422, "validation", "advance",
-                        "not an ISO 8601 duration of weeks, days, hours, minutes or seconds (e.g. \"P30D\", \"PT1H\")");
+                        "not an ISO 8601 duration of weeks, days, hours, minutes or seconds (e.g. "
+                        "\"P30D\", \"PT1H\")");
         return;
     }
     const char *key;
     json_t *v;
-    json_object_foreach(body, key, v) {
+    json_object_foreach (body, key, v) {
         if (strcmp(key, "advance") != 0) {
             http_resp_error(req, resp, 422, "validation", key, "unknown field");
             return;

@@ -36,36 +36,38 @@ int cmd_check_config(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
-            fputs(usage, stdout);
+            (void)fputs(usage, stdout);
             return CLI_OK;
         }
         if (strcmp(arg, "--print") == 0) {
             print = 1;
         } else if (strcmp(arg, "--config") == 0 || strcmp(arg, "-c") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "assetbridge check-config: %s needs a file name (try --help)\n",
-                        arg);
+                (void)fprintf(stderr,
+                              "assetbridge check-config: %s needs a file name (try --help)\n", arg);
                 return CLI_USAGE;
             }
             if (file) {
-                fprintf(stderr, "assetbridge check-config: only one file may be checked\n");
+                (void)fprintf(stderr, "assetbridge check-config: only one file may be checked\n");
                 return CLI_USAGE;
             }
             file = argv[++i];
         } else if (strncmp(arg, "--config=", 9) == 0 && !file) {
             file = arg + 9;
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "assetbridge check-config: unknown option '%s' (try --help)\n", arg);
+            (void)fprintf(stderr, "assetbridge check-config: unknown option '%s' (try --help)\n",
+                          arg);
             return CLI_USAGE;
         } else if (file) {
-            fprintf(stderr, "assetbridge check-config: only one file may be checked\n");
+            (void)fprintf(stderr, "assetbridge check-config: only one file may be checked\n");
             return CLI_USAGE;
         } else {
             file = arg;
         }
     }
     if (!file || !*file) {
-        fprintf(stderr, "assetbridge check-config: no configuration file given (try --help)\n");
+        (void)fprintf(stderr,
+                      "assetbridge check-config: no configuration file given (try --help)\n");
         return CLI_USAGE;
     }
 
@@ -79,14 +81,15 @@ int cmd_check_config(int argc, char **argv)
     }
     if (rc) {
         config_errors_print(&errs, stderr);
-        fprintf(stderr, "%s: %zu errors\n", file, errs.n);
+        (void)fprintf(stderr, "%s: %zu error%s\n", file, errs.n, errs.n == 1 ? "" : "s");
         config_errors_cleanup(&errs);
         return CLI_USAGE;
     }
     size_t providers = 0;
     for (size_t i = 0; i < cfg->n_tenants; i++)
         providers += cfg->tenants[i].n_providers;
-    printf("%s: ok (%zu tenants, %zu providers)\n", file, cfg->n_tenants, providers);
+    (void)printf("%s: ok (%zu tenant%s, %zu provider%s)\n", file, cfg->n_tenants,
+                 cfg->n_tenants == 1 ? "" : "s", providers, providers == 1 ? "" : "s");
     if (print)
         config_print(cfg, stdout);
     config_free(cfg);

@@ -44,9 +44,10 @@ int cmd_help(int argc, char **argv)
         fprintf(stderr, "assetbridge: unknown command '%s'\n", argv[1]);
         return CLI_USAGE;
     }
-    fprintf(out, "assetbridge %s: keeps WATS and a plant's asset, maintenance and calibration\n"
-                 "systems in sync.\n\n"
-                 "usage: assetbridge <command> [options]\n\ncommands:\n",
+    fprintf(out,
+            "assetbridge %s: keeps WATS and a plant's asset, maintenance and calibration\n"
+            "systems in sync.\n\n"
+            "usage: assetbridge <command> [options]\n\ncommands:\n",
             AB_VERSION);
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);

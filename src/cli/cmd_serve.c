@@ -90,8 +90,8 @@ static int configure_logging(const struct config *cfg, int *log_fd /* OUT */)
                 cfg->log.level);
         return CLI_USAGE;
     }
-    enum log_format fmt = cfg->log.format && strcmp(cfg->log.format, "text") == 0 ? LOG_FORMAT_TEXT
-                                                                                 : LOG_FORMAT_JSON;
+    enum log_format fmt =
+        cfg->log.format && strcmp(cfg->log.format, "text") == 0 ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
     int fd = 2;
     if (cfg->log.file) {
         fd = open(cfg->log.file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -137,8 +137,10 @@ int cmd_serve(int argc, char **argv)
 
     int64_t fake_start = 0;
     if (fake && time_parse_rfc3339(fake, &fake_start)) {
-        fprintf(stderr, "assetbridge serve: --fake-clock '%s' is not an RFC 3339 time "
-                        "(e.g. 2026-01-01T00:00:00Z)\n", fake);
+        fprintf(stderr,
+                "assetbridge serve: --fake-clock '%s' is not an RFC 3339 time "
+                "(e.g. 2026-01-01T00:00:00Z)\n",
+                fake);
         return CLI_USAGE;
     }
 
@@ -198,11 +200,14 @@ int cmd_serve(int argc, char **argv)
 
     if (fake) {
         clock_set_fake(fake_start, false);
-        log_warn(NULL, "FAKE CLOCK in force: time can be moved with POST /_test/clock; never use "
-                       "this in production", LOG_STR("start", fake));
+        log_warn(NULL,
+                 "FAKE CLOCK in force: time can be moved with POST /_test/clock; never use "
+                 "this in production",
+                 LOG_STR("start", fake));
     }
 
-    struct api_ctx ctx = {.cfg = cfg, .fake_clock = fake != NULL, .started_mono_ms = clock_mono_ms()};
+    struct api_ctx ctx = {
+        .cfg = cfg, .fake_clock = fake != NULL, .started_mono_ms = clock_mono_ms()};
     size_t n_routes;
     routes = api_routes_new(&ctx, &n_routes);
     struct http_server_opts opts = {

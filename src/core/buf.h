@@ -20,10 +20,10 @@
 #include "core/result.h"
 
 struct buf {
-    char *data;     /* NULL until the first append */
-    size_t len;     /* bytes used, excluding the terminator */
-    size_t cap;     /* bytes allocated, including the terminator */
-    size_t max;     /* ceiling on len, fixed by buf_init() */
+    char *data; /* NULL until the first append */
+    size_t len; /* bytes used, excluding the terminator */
+    size_t cap; /* bytes allocated, including the terminator */
+    size_t max; /* ceiling on len, fixed by buf_init() */
 };
 
 /* Prepare an empty buffer that may hold up to max bytes. Allocates nothing. */

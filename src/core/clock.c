@@ -10,8 +10,8 @@
 #include <stdatomic.h>
 #include <time.h>
 
-static atomic_int fake_mode;           /* 0 real, 1 ticking, 2 frozen */
-static _Atomic int64_t fake_value;     /* offset (ticking) or instant (frozen) */
+static atomic_int fake_mode;       /* 0 real, 1 ticking, 2 frozen */
+static _Atomic int64_t fake_value; /* offset (ticking) or instant (frozen) */
 
 static int64_t real_now_ms(void)
 {

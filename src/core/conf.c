@@ -478,7 +478,7 @@ static char *read_small_file(struct arena *a, const char *path)
     char *data = arena_alloc(a, CONF_FILE_SUBST_MAX + 1);
     size_t n = fread(data, 1, CONF_FILE_SUBST_MAX + 1, f);
     int err = ferror(f) ? errno : 0;
-    fclose(f);
+    (void)fclose(f);
     if (err) {
         errno = err ? err : EIO;
         return NULL;
@@ -844,28 +844,28 @@ static bool plain_safe(const char *s)
 
 void conf_print_quoted(FILE *out, const char *s)
 {
-    fputc('"', out);
+    (void)fputc('"', out);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
+            (void)fprintf(out, "\\%c", ch);
         else if (ch == '\n')
-            fputs("\\n", out);
+            (void)fputs("\\n", out);
         else if (ch == '\t')
-            fputs("\\t", out);
+            (void)fputs("\\t", out);
         else if (ch < 0x20 || ch == 0x7f)
-            fprintf(out, "\\x%02x", ch);
+            (void)fprintf(out, "\\x%02x", ch);
         else
-            fputc(ch, out);
+            (void)fputc(ch, out);
     }
-    fputc('"', out);
+    (void)fputc('"', out);
 }
 
 void conf_print_key(FILE *out, const char *key)
 {
     if (plain_safe(key) && strcmp(key, "null") != 0 && strcmp(key, "true") != 0 &&
         strcmp(key, "false") != 0)
-        fputs(key, out);
+        (void)fputs(key, out);
     else
         conf_print_quoted(out, key);
 }
@@ -878,11 +878,11 @@ static void print_duration(FILE *out, int64_t ms)
     } u[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
     for (size_t i = 0; ms && i < sizeof(u) / sizeof(u[0]); i++) {
         if (ms % u[i].div == 0) {
-            fprintf(out, "%" PRId64 "%s", ms / u[i].div, u[i].unit);
+            (void)fprintf(out, "%" PRId64 "%s", ms / u[i].div, u[i].unit);
             return;
         }
     }
-    fprintf(out, "%" PRId64 "ms", ms);
+    (void)fprintf(out, "%" PRId64 "ms", ms);
 }
 
 static void print_size(FILE *out, int64_t n)
@@ -896,11 +896,11 @@ static void print_size(FILE *out, int64_t n)
              {INT64_C(1) << 10, "KiB"}};
     for (size_t i = 0; n && i < sizeof(u) / sizeof(u[0]); i++) {
         if (n % u[i].div == 0) {
-            fprintf(out, "%" PRId64 "%s", n / u[i].div, u[i].unit);
+            (void)fprintf(out, "%" PRId64 "%s", n / u[i].div, u[i].unit);
             return;
         }
     }
-    fprintf(out, "%" PRId64, n);
+    (void)fprintf(out, "%" PRId64, n);
 }
 
 static void print_value(const struct conf_ctx *c, const struct conf_entry *e, const void *base,
@@ -916,53 +916,53 @@ static void print_value(const struct conf_ctx *c, const struct conf_entry *e, co
     double d;
 
     if (ref) {
-        fputc(' ', out);
+        (void)fputc(' ', out);
         conf_print_quoted(out, ref);
-        fputc('\n', out);
+        (void)fputc('\n', out);
         return;
     }
     switch (e->type) {
     case CONF_STRING:
     case CONF_ENUM:
         memcpy(&s, field, sizeof(s));
-        fputc(' ', out);
+        (void)fputc(' ', out);
         if (!s)
-            fputs("null", out);
+            (void)fputs("null", out);
         else if (e->flags & CONF_SECRET)
-            fputs("\"[redacted]\"", out);
+            (void)fputs("\"[redacted]\"", out);
         else if (e->type == CONF_ENUM)
-            fputs(s, out);
+            (void)fputs(s, out);
         else
             conf_print_quoted(out, s);
         break;
     case CONF_INT:
         memcpy(&i64, field, sizeof(i64));
-        fprintf(out, " %" PRId64, i64);
+        (void)fprintf(out, " %" PRId64, i64);
         break;
     case CONF_BOOL:
         memcpy(&b, field, sizeof(b));
-        fputs(b ? " true" : " false", out);
+        (void)fputs(b ? " true" : " false", out);
         break;
     case CONF_NUMBER:
         memcpy(&d, field, sizeof(d));
-        fprintf(out, " %.15g", d);
+        (void)fprintf(out, " %.15g", d);
         break;
     case CONF_DURATION:
         memcpy(&i64, field, sizeof(i64));
-        fputc(' ', out);
+        (void)fputc(' ', out);
         print_duration(out, i64);
         break;
     case CONF_SIZE:
         memcpy(&i64, field, sizeof(i64));
-        fputc(' ', out);
+        (void)fputc(' ', out);
         print_size(out, i64);
         break;
     case CONF_MAP:
         if (!e->entries || !e->entries[0].name) {
-            fputs(" {}", out);
+            (void)fputs(" {}", out);
             break;
         }
-        fputc('\n', out);
+        (void)fputc('\n', out);
         conf_print(c, e->entries, field, out, indent + 2);
         return;
     case CONF_DICT: {
@@ -971,33 +971,33 @@ static void print_value(const struct conf_ctx *c, const struct conf_entry *e, co
         memcpy(&arr, field, sizeof(arr));
         memcpy(&n, (const char *)base + e->count_offset, sizeof(n));
         if (!n) {
-            fputs(" {}", out);
+            (void)fputs(" {}", out);
             break;
         }
-        fputc('\n', out);
+        (void)fputc('\n', out);
         for (size_t i = 0; i < n; i++) {
             const char *elem = arr + i * e->elem_size;
             const char *name;
             memcpy(&name, elem + e->name_offset, sizeof(name));
-            fprintf(out, "%*s", indent + 2, "");
+            (void)fprintf(out, "%*s", indent + 2, "");
             conf_print_key(out, name);
-            fputc(':', out);
+            (void)fputc(':', out);
             print_value(c, e->item, elem, out, indent + 2);
         }
         return;
     }
     case CONF_CUSTOM: e->print(c, e, base, out, indent); return;
     }
-    fputc('\n', out);
+    (void)fputc('\n', out);
 }
 
 void conf_print(const struct conf_ctx *c, const struct conf_entry *entries, const void *base,
                 FILE *out, int indent)
 {
     for (const struct conf_entry *e = entries; e && e->name; e++) {
-        fprintf(out, "%*s", indent, "");
+        (void)fprintf(out, "%*s", indent, "");
         conf_print_key(out, e->name);
-        fputc(':', out);
+        (void)fputc(':', out);
         print_value(c, e, base, out, indent);
     }
 }

@@ -426,13 +426,13 @@ static void print_mode(const struct conf_ctx *c, const struct conf_entry *e, con
     for (int d = 1; d < DOMAIN_COUNT; d++)
         same = same && p->mode[d] == p->mode[0];
     if (same) {
-        fprintf(out, " %s\n", config_mode_names[p->mode[0]]);
+        (void)fprintf(out, " %s\n", config_mode_names[p->mode[0]]);
         return;
     }
-    fputc('\n', out);
+    (void)fputc('\n', out);
     for (int d = 0; d < DOMAIN_COUNT; d++)
-        fprintf(out, "%*s%s: %s\n", indent + 2, "", config_domain_names[d],
-                config_mode_names[p->mode[d]]);
+        (void)fprintf(out, "%*s%s: %s\n", indent + 2, "", config_domain_names[d],
+                      config_mode_names[p->mode[d]]);
 }
 
 /* ---- the schema --------------------------------------------------------- */
@@ -753,7 +753,7 @@ static const struct conf_entry provider_item = {.name = "provider",
 
 #define SOR_DOMAIN(d, n)                                                                           \
     {                                                                                              \
-        .name = n, .type = CONF_STRING,                                                            \
+        .name = (n), .type = CONF_STRING,                                                          \
         .offset = offsetof(struct config_system_of_record, provider) + (d) * sizeof(const char *), \
         .doc = "provider that owns " n " for this site"                                            \
     }
@@ -887,11 +887,11 @@ void config_errors_print(const struct config_errors *errs, FILE *out)
     for (size_t i = 0; i < errs->n; i++) {
         const struct config_error *e = &errs->items[i];
         if (e->line)
-            fprintf(out, "%s:%u:%u: error: %s\n", e->file, e->line, e->column, e->message);
+            (void)fprintf(out, "%s:%u:%u: error: %s\n", e->file, e->line, e->column, e->message);
         else
-            fprintf(out, "%s: error: %s\n", e->file, e->message);
+            (void)fprintf(out, "%s: error: %s\n", e->file, e->message);
         if (e->hint)
-            fprintf(out, "  hint: %s\n", e->hint);
+            (void)fprintf(out, "  hint: %s\n", e->hint);
     }
 }
 
@@ -963,7 +963,7 @@ enum ab_rc config_load(const char *path, struct config **out, struct config_erro
     while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         rc = buf_append(&b, chunk, n);
     int err = ferror(f) ? errno : 0;
-    fclose(f);
+    (void)fclose(f);
     if (err) {
         errors_one(errs, path, "cannot read the configuration file: %s", strerror(err));
         buf_cleanup(&b);
@@ -1000,7 +1000,8 @@ void config_free(struct config *cfg)
 void config_print(const struct config *cfg, FILE *out)
 {
     const struct config_impl *impl = (const struct config_impl *)cfg;
-    fputs("# effective configuration; secrets and ${env:}/${file:} values are redacted\n", out);
+    (void)fputs("# effective configuration; secrets and ${env:}/${file:} values are redacted\n",
+                out);
     conf_print(impl->ctx, root_entries, cfg, out, 0);
 }
 

@@ -99,6 +99,6 @@ int64_t id_ulid_time_ms(const char *s)
             t = (t << 5) | (uint64_t)(c - crockford);
     }
     if (s[0] > '7')
-        return -1; /* would overflow 128 bits */
+        return -1;     /* would overflow 128 bits */
     return (int64_t)t; /* first 10 chars = 50 bits, top 2 always zero */
 }

@@ -130,7 +130,8 @@ static enum ab_rc put_value(struct buf *line, const char *s, bool json)
     if (!rc && cut)
         rc = buf_append_str(&tmp, "...[truncated]");
     if (!rc)
-        rc = json ? str_json_escape(line, buf_str(&tmp), tmp.len) : buf_append(line, tmp.data, tmp.len);
+        rc = json ? str_json_escape(line, buf_str(&tmp), tmp.len)
+                  : buf_append(line, tmp.data, tmp.len);
     buf_cleanup(&tmp);
     return rc;
 }
@@ -194,23 +195,16 @@ void log_write(enum log_level level, const char *corr_id, const char *msg, ...)
             break;
         char num[32];
         switch (f.kind) {
-        case LOGF_STR:
-            rc = put_kv(&line, f.key, f.s ? f.s : "", true, json);
-            break;
+        case LOGF_STR: rc = put_kv(&line, f.key, f.s ? f.s : "", true, json); break;
         case LOGF_INT: {
             int len = snprintf(num, sizeof(num), "%lld", (long long)f.i);
             (void)len;
             rc = put_kv(&line, f.key, num, false, json);
             break;
         }
-        case LOGF_BOOL:
-            rc = put_kv(&line, f.key, f.i ? "true" : "false", false, json);
-            break;
-        case LOGF_SECRET:
-            rc = put_kv(&line, f.key, REDACTED, true, json);
-            break;
-        case LOGF_END:
-            break;
+        case LOGF_BOOL: rc = put_kv(&line, f.key, f.i ? "true" : "false", false, json); break;
+        case LOGF_SECRET: rc = put_kv(&line, f.key, REDACTED, true, json); break;
+        case LOGF_END: break;
         }
     }
     va_end(ap);
@@ -219,8 +213,11 @@ void log_write(enum log_level level, const char *corr_id, const char *msg, ...)
     if (rc) {
         /* line too long: say so rather than cut it silently */
         buf_reset(&line);
-        rc = buf_printf(&line, json ? "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"log line too long, dropped\"" :
-                                      "%s %-5s log line too long, dropped", ts, level_names[level]);
+        rc = buf_printf(
+            &line,
+            json ? "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"log line too long, dropped\""
+                 : "%s %-5s log line too long, dropped",
+            ts, level_names[level]);
     }
     if (!rc)
         rc = buf_append_str(&line, json ? "}\n" : "\n");

@@ -20,26 +20,26 @@ enum ab_rc {
     AB_OK = 0,
 
     /* permanent failures: 1..99 */
-    AB_EINVAL = 1,      /* a value is invalid (validation) */
-    AB_EPARSE,          /* input is not well-formed (syntax) */
-    AB_ENOTFOUND,       /* the subject does not exist */
-    AB_ECONFLICT,       /* stale revision, invalid transition, duplicate */
-    AB_ETOOLARGE,       /* a bounded buffer or limit would be exceeded */
-    AB_EAUTH,           /* authentication failed */
-    AB_EFORBIDDEN,      /* authenticated, but not allowed */
-    AB_EIDENTITY,       /* unknown or ambiguous asset reference */
-    AB_EUNSUPPORTED,    /* the operation is not supported here */
-    AB_ECONFIG,         /* the configuration is invalid */
-    AB_EIO,             /* a local file or socket operation failed */
-    AB_EINTERNAL,       /* a bug or an impossible state */
+    AB_EINVAL = 1,   /* a value is invalid (validation) */
+    AB_EPARSE,       /* input is not well-formed (syntax) */
+    AB_ENOTFOUND,    /* the subject does not exist */
+    AB_ECONFLICT,    /* stale revision, invalid transition, duplicate */
+    AB_ETOOLARGE,    /* a bounded buffer or limit would be exceeded */
+    AB_EAUTH,        /* authentication failed */
+    AB_EFORBIDDEN,   /* authenticated, but not allowed */
+    AB_EIDENTITY,    /* unknown or ambiguous asset reference */
+    AB_EUNSUPPORTED, /* the operation is not supported here */
+    AB_ECONFIG,      /* the configuration is invalid */
+    AB_EIO,          /* a local file or socket operation failed */
+    AB_EINTERNAL,    /* a bug or an impossible state */
 
     /* retryable failures: 100.. */
-    AB_EAGAIN = 100,    /* busy; try again (lock held, queue full) */
-    AB_ETIMEOUT,        /* no answer in time; outcome may be unknown */
-    AB_ERATELIMIT,      /* throttled by a rate limit */
-    AB_EUNAVAILABLE,    /* the peer or store is down */
-    AB_ENETWORK,        /* connection refused, reset, DNS */
-    AB_EUNKNOWN,        /* the request may or may not have taken effect */
+    AB_EAGAIN = 100, /* busy; try again (lock held, queue full) */
+    AB_ETIMEOUT,     /* no answer in time; outcome may be unknown */
+    AB_ERATELIMIT,   /* throttled by a rate limit */
+    AB_EUNAVAILABLE, /* the peer or store is down */
+    AB_ENETWORK,     /* connection refused, reset, DNS */
+    AB_EUNKNOWN,     /* the request may or may not have taken effect */
 };
 
 /* True when a failure with this code may succeed if tried again later.

@@ -29,18 +29,18 @@
 #define HTTP_CORR_ID_MAX 64
 
 struct http_request {
-    struct arena *arena;        /* dies with the request */
-    const char *method;         /* "GET", "POST", ... */
-    const char *path;           /* raw path, without the query string */
-    const char *query;          /* raw query string without '?', or "" */
-    const char *route;          /* the matched route's pattern (metrics label) */
+    struct arena *arena; /* dies with the request */
+    const char *method;  /* "GET", "POST", ... */
+    const char *path;    /* raw path, without the query string */
+    const char *query;   /* raw query string without '?', or "" */
+    const char *route;   /* the matched route's pattern (metrics label) */
     const char *param_names[HTTP_MAX_PARAMS];
     const char *params[HTTP_MAX_PARAMS]; /* decoded path parameters */
     size_t n_params;
-    const char *body;           /* NUL-terminated; "" when there is none */
+    const char *body; /* NUL-terminated; "" when there is none */
     size_t body_len;
     char correlation_id[HTTP_CORR_ID_MAX + 1];
-    void *conn;                 /* internal */
+    void *conn; /* internal */
 };
 
 struct http_header {
@@ -52,8 +52,8 @@ struct http_header {
 
 struct http_response {
     int status;
-    const char *content_type;   /* default "application/json" */
-    struct buf body;            /* bounded by the server's response ceiling */
+    const char *content_type; /* default "application/json" */
+    struct buf body;          /* bounded by the server's response ceiling */
     struct http_header headers[HTTP_MAX_RESP_HEADERS];
     size_t n_headers;
 };
@@ -67,20 +67,20 @@ struct http_route {
     const char *method;
     const char *pattern;
     http_handler_fn handler;
-    size_t max_body;            /* 0: the server's default body limit */
-    unsigned flags;             /* free for the API layer (scopes) */
+    size_t max_body; /* 0: the server's default body limit */
+    unsigned flags;  /* free for the API layer (scopes) */
 };
 
 struct http_server_opts {
-    const char *listen;          /* "HOST:PORT"; port 0 picks a free one */
+    const char *listen; /* "HOST:PORT"; port 0 picks a free one */
     const struct http_route *routes;
     size_t n_routes;
-    void *ctx;                   /* passed to every handler */
-    size_t max_body;             /* default body ceiling (bytes) */
+    void *ctx;       /* passed to every handler */
+    size_t max_body; /* default body ceiling (bytes) */
     unsigned max_connections;
-    unsigned idle_timeout_s;     /* a connection idle this long is closed */
-    size_t max_header_bytes;     /* per-connection memory for headers */
-    const char *tls_cert_pem;    /* PEM text, or NULL for plain HTTP */
+    unsigned idle_timeout_s;  /* a connection idle this long is closed */
+    size_t max_header_bytes;  /* per-connection memory for headers */
+    const char *tls_cert_pem; /* PEM text, or NULL for plain HTTP */
     const char *tls_key_pem;
 };
 
@@ -91,9 +91,9 @@ struct http_server;
  * receives "HOST:PORT" with the actual port. A malformed address is
  * AB_EINVAL; a port in use, an unknown host or a failed start are AB_EIO;
  * both with a one-line reason in errbuf. */
-enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_server **out /* OUT */,
-                             char *bound /* OUT */, size_t bound_len, char *errbuf,
-                             size_t errlen) AB_MUST_CHECK;
+enum ab_rc http_server_start(const struct http_server_opts *opts,
+                             struct http_server **out /* OUT */, char *bound /* OUT */,
+                             size_t bound_len, char *errbuf, size_t errlen) AB_MUST_CHECK;
 
 /* Stop accepting connections, let requests in flight finish for up to
  * grace_ms, then close everything and free the server. */
@@ -136,6 +136,7 @@ enum ab_rc http_url_decode(struct arena *a, const char *s, size_t n, bool plus_i
 /* Match path against pattern; on success fills names/params (decoded into
  * arena a) and returns true. Exposed for tests. */
 bool http_route_match(struct arena *a, const char *pattern, const char *path,
-                      const char **names /* OUT */, const char **params /* OUT */, size_t *n /* OUT */);
+                      const char **names /* OUT */, const char **params /* OUT */,
+                      size_t *n /* OUT */);
 
 #endif

@@ -26,8 +26,8 @@ enum ab_rc json_parse_object(struct arena *a, const char *text, size_t len, json
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
-        snprintf(err, JSON_ERR_MAX, "malformed JSON at line %d, column %d: %.100s", je.line, je.column,
-                 je.text);
+        snprintf(err, JSON_ERR_MAX, "malformed JSON at line %d, column %d: %.100s", je.line,
+                 je.column, je.text);
         return AB_EPARSE;
     }
     json_arena_own(a, v);

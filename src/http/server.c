@@ -47,7 +47,7 @@ struct req_ctx {
     struct http_request req;
     struct buf body;
     const struct http_route *route;
-    int early_status;          /* set when the request is refused before the body */
+    int early_status; /* set when the request is refused before the body */
     const char *early_class;
     const char *early_message;
     bool counted;
@@ -180,7 +180,8 @@ enum ab_rc http_resp_header(struct http_request *req, struct http_response *resp
     return AB_OK;
 }
 
-void http_resp_text(struct http_response *resp, int status, const char *content_type, const char *text)
+void http_resp_text(struct http_response *resp, int status, const char *content_type,
+                    const char *text)
 {
     resp->status = status;
     resp->content_type = content_type;
@@ -191,8 +192,8 @@ void http_resp_text(struct http_response *resp, int status, const char *content_
     }
 }
 
-void http_resp_error(struct http_request *req, struct http_response *resp, int status, const char *cls,
-                     const char *field, const char *message)
+void http_resp_error(struct http_request *req, struct http_response *resp, int status,
+                     const char *cls, const char *field, const char *message)
 {
     struct buf *b = &resp->body;
     enum ab_rc rc;
@@ -275,11 +276,12 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body.len, resp->body.data ? resp->body.data : (void *)"",
-                                                             MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        resp->body.len, resp->body.data ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+    MHD_add_response_header(r, "Content-Type",
+                            resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Correlation-Id", rc->req.correlation_id);
     for (size_t i = 0; i < resp->n_headers; i++)
         MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
@@ -341,7 +343,8 @@ static const char *allowed_methods(struct http_server *s, struct req_ctx *rc)
     for (size_t i = 0; i < s->opts.n_routes; i++) {
         size_t n;
         const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
-        if (!http_route_match(rc->req.arena, s->opts.routes[i].pattern, rc->req.path, names, params, &n))
+        if (!http_route_match(rc->req.arena, s->opts.routes[i].pattern, rc->req.path, names, params,
+                              &n))
             continue;
         if (strstr(buf_str(&b), s->opts.routes[i].method))
             continue;
@@ -413,6 +416,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     return ret;
 }
 
+static void mhd_log_cb(void *cls, const char *fmt, va_list ap) AB_PRINTF(2, 0);
+
 static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -445,7 +450,8 @@ static enum ab_rc split_hostport(const char *spec, char *host, size_t hostlen, c
         host[colon - spec] = '\0';
     }
     int64_t p;
-    if (str_to_i64(colon + 1, &p) || p < 0 || p > 65535 || str_lcpy(port, colon + 1, portlen) >= portlen)
+    if (str_to_i64(colon + 1, &p) || p < 0 || p > 65535 ||
+        str_lcpy(port, colon + 1, portlen) >= portlen)
         return AB_EINVAL;
     return AB_OK;
 }
@@ -490,7 +496,7 @@ static int bind_listen(const char *spec, char *bound, size_t bound_len, char *er
         *why = AB_EIO;
         return -1;
     }
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t sl = sizeof(ss);
     char addr[INET6_ADDRSTRLEN] = "?";
     unsigned p = 0;
@@ -525,15 +531,18 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
     if (opts->tls_cert_pem)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls_opts[] = {
-        {opts->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)opts->tls_cert_pem},
-        {opts->tls_key_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)opts->tls_key_pem},
+        {opts->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+         (void *)opts->tls_cert_pem},
+        {opts->tls_key_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+         (void *)opts->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK,
-        uri_log_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
-        opts->max_connections ? opts->max_connections : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
-        opts->idle_timeout_s ? opts->idle_timeout_s : 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 256u,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s ? opts->idle_timeout_s : 60u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         opts->max_header_bytes ? opts->max_header_bytes : (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log_cb, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
@@ -567,7 +576,8 @@ void http_server_stop(struct http_server *s, int64_t grace_ms)
     }
     unsigned left = atomic_load(&s->in_flight);
     if (left)
-        log_warn(NULL, "shutdown grace period over, closing connections", LOG_INT("in_flight", left));
+        log_warn(NULL, "shutdown grace period over, closing connections",
+                 LOG_INT("in_flight", left));
     MHD_stop_daemon(s->daemon);
     free(s);
 }

@@ -40,7 +40,7 @@ enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const cha
 {
     struct store_db *db = tx->db;
     struct store_stmt *st;
-    bool row;
+    bool row = false;
     enum ab_rc rc = store_tenant_ensure(tx, tenant);
     if (!rc)
         rc = store_db_stmt(db, SQL_NEXT_SEQ, &st);
@@ -102,7 +102,7 @@ enum ab_rc store_events_list(struct store_read *r, const char *tenant, int64_t a
         return rc;
     struct store_event *v = arena_alloc(a, (limit ? limit : 1) * sizeof(*v));
     size_t k = 0;
-    bool row;
+    bool row = false;
     while (!(rc = store_step_row(db, st, &row)) && row && k < limit) {
         v[k].seq = store_col_int(db, st, 0);
         v[k].type = store_col_text(db, st, 1, a);
@@ -125,7 +125,7 @@ enum ab_rc store_events_last_seq(struct store_read *r, const char *tenant, int64
 {
     struct store_db *db = store_read_db(r);
     struct store_stmt *st;
-    bool row;
+    bool row = false;
     enum ab_rc rc = store_db_stmt(db, SQL_LAST_SEQ, &st);
     if (!rc)
         rc = store_bind_text(db, st, 1, tenant);

@@ -96,9 +96,9 @@ enum ab_rc store_group_precommit(struct store_tx *tx)
     enum ab_rc rc = AB_OK;
     for (size_t i = 0; i < g->n && !rc; i++) {
         struct store_meter_touch *t = &g->touches[i];
-        json_t *payload = json_pack("{s:s, s:s, s:f, s:I}", "asset_ref", t->asset_ref, "meter",
-                                    t->meter_type, "value", t->value, "readings",
-                                    (json_int_t)t->readings);
+        json_t *payload =
+            json_pack("{s:s, s:s, s:f, s:I}", "asset_ref", t->asset_ref, "meter", t->meter_type,
+                      "value", t->value, "readings", (json_int_t)t->readings);
         if (t->last_read_at != INT64_MIN) {
             char ts[32];
             time_format_rfc3339(t->last_read_at, ts);

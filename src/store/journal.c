@@ -14,7 +14,8 @@
 
 /* ---- outbox ------------------------------------------------------------- */
 
-static const char *const outbox_state_names[] = {"pending", "in_flight", "done", "dead", "suppressed"};
+static const char *const outbox_state_names[] = {"pending", "in_flight", "done", "dead",
+                                                 "suppressed"};
 
 const char *store_outbox_state_name(enum store_outbox_state s)
 {
@@ -23,7 +24,8 @@ const char *store_outbox_state_name(enum store_outbox_state s)
 
 static const char SQL_OUTBOX_ADD[] =
     "INSERT INTO outbox(tenant, provider, entity, action, subject, payload, idempotency_key,"
-    " coalesce_key, state, priority, attempts, next_attempt_at, correlation_id, created_at, updated_at)"
+    " coalesce_key, state, priority, attempts, next_attempt_at, correlation_id, created_at, "
+    "updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
     " ON CONFLICT (tenant, idempotency_key) DO NOTHING";
 
@@ -36,10 +38,10 @@ enum ab_rc store_outbox_add(struct store_tx *tx, const struct store_outbox_item 
     if (!rc)
         rc = store_db_stmt(db, SQL_OUTBOX_ADD, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "tttttttttiitii", it->tenant, it->provider, it->entity, it->action,
-                            it->subject, it->payload, it->idempotency_key, it->coalesce_key,
-                            store_outbox_state_name(it->state), (int64_t)it->priority,
-                            it->next_attempt_at ? it->next_attempt_at : now,
+        rc = store_bind_all(db, st, "tttttttttiitii", it->tenant, it->provider, it->entity,
+                            it->action, it->subject, it->payload, it->idempotency_key,
+                            it->coalesce_key, store_outbox_state_name(it->state),
+                            (int64_t)it->priority, it->next_attempt_at ? it->next_attempt_at : now,
                             it->correlation_id ? it->correlation_id : tx->correlation_id, now, now);
     if (!rc)
         rc = store_step_done(db, st);
@@ -53,9 +55,9 @@ static const char SQL_OUTBOX_LIST[] =
     " priority, attempts, next_attempt_at, last_error, correlation_id, created_at, updated_at"
     " FROM outbox WHERE tenant = ? AND state = ? AND id > ? ORDER BY id LIMIT ?";
 
-enum ab_rc store_outbox_list(struct store_read *r, const char *tenant, enum store_outbox_state state,
-                             int64_t after_id, size_t limit, struct arena *a,
-                             struct store_outbox_item **out, size_t *n)
+enum ab_rc store_outbox_list(struct store_read *r, const char *tenant,
+                             enum store_outbox_state state, int64_t after_id, size_t limit,
+                             struct arena *a, struct store_outbox_item **out, size_t *n)
 {
     struct store_db *db = store_read_db(r);
     struct store_stmt *st;
@@ -67,7 +69,7 @@ enum ab_rc store_outbox_list(struct store_read *r, const char *tenant, enum stor
         return rc;
     struct store_outbox_item *v = arena_zalloc(a, (limit ? limit : 1) * sizeof(*v));
     size_t k = 0;
-    bool row;
+    bool row = false;
     while (k < limit && !(rc = store_step_row(db, st, &row)) && row) {
         struct store_outbox_item *it = &v[k++];
         it->id = store_col_int(db, st, 0);
@@ -108,8 +110,8 @@ enum ab_rc store_audit_add(struct store_tx *tx, const struct store_audit *au)
     if (!rc)
         rc = store_bind_all(tx->db, st, "ttttttttT", au->tenant, au->actor, au->action, au->subject,
                             au->before_digest, au->after_digest,
-                            au->correlation_id ? au->correlation_id : tx->correlation_id, au->detail,
-                            au->at ? au->at : clock_now_ms());
+                            au->correlation_id ? au->correlation_id : tx->correlation_id,
+                            au->detail, au->at ? au->at : clock_now_ms());
     if (!rc)
         rc = store_step_done(tx->db, st);
     return rc;
@@ -122,8 +124,8 @@ static const char SQL_AUDIT_QUERY[] =
     " ORDER BY id DESC LIMIT ?8";
 
 enum ab_rc store_audit_query(struct store_read *r, const char *tenant, const char *subject,
-                             const char *actor, const char *correlation_id, int64_t from, int64_t to,
-                             int64_t before_id, size_t limit, struct arena *a,
+                             const char *actor, const char *correlation_id, int64_t from,
+                             int64_t to, int64_t before_id, size_t limit, struct arena *a,
                              struct store_audit **out, size_t *n)
 {
     struct store_db *db = store_read_db(r);
@@ -136,7 +138,7 @@ enum ab_rc store_audit_query(struct store_read *r, const char *tenant, const cha
         return rc;
     struct store_audit *v = arena_zalloc(a, (limit ? limit : 1) * sizeof(*v));
     size_t k = 0;
-    bool row;
+    bool row = false;
     while (k < limit && !(rc = store_step_row(db, st, &row)) && row) {
         struct store_audit *au = &v[k++];
         au->id = store_col_int(db, st, 0);
@@ -160,14 +162,15 @@ enum ab_rc store_audit_query(struct store_read *r, const char *tenant, const cha
 /* ---- sync state ------------------------------------------------------------ */
 
 static const char SQL_SYNC_GET[] =
-    "SELECT watermark, page_token, last_success_at, last_error, last_error_at, pulled, pushed, failed"
+    "SELECT watermark, page_token, last_success_at, last_error, last_error_at, pulled, pushed, "
+    "failed"
     " FROM sync_state WHERE tenant = ? AND provider = ? AND entity = ?";
 
 static enum ab_rc sync_get(struct store_db *db, const char *tenant, const char *provider,
                            const char *entity, struct arena *a, struct store_sync_state *out)
 {
     struct store_stmt *st;
-    bool row;
+    bool row = false;
     memset(out, 0, sizeof(*out));
     out->tenant = arena_strdup(a, tenant);
     out->provider = arena_strdup(a, provider);
@@ -199,7 +202,8 @@ enum ab_rc store_sync_state_get(struct store_read *r, const char *tenant, const 
 }
 
 enum ab_rc store_sync_state_get_tx(struct store_tx *tx, const char *tenant, const char *provider,
-                                   const char *entity, struct arena *a, struct store_sync_state *out)
+                                   const char *entity, struct arena *a,
+                                   struct store_sync_state *out)
 {
     return sync_get(tx->db, tenant, provider, entity, a, out);
 }
@@ -219,9 +223,9 @@ enum ab_rc store_sync_state_put(struct store_tx *tx, const struct store_sync_sta
     if (!rc)
         rc = store_db_stmt(tx->db, SQL_SYNC_PUT, &st);
     if (!rc)
-        rc = store_bind_all(tx->db, st, "tttttTtTiii", s->tenant, s->provider, s->entity, s->watermark,
-                            s->page_token, s->last_success_at, s->last_error, s->last_error_at,
-                            s->pulled, s->pushed, s->failed);
+        rc = store_bind_all(tx->db, st, "tttttTtTiii", s->tenant, s->provider, s->entity,
+                            s->watermark, s->page_token, s->last_success_at, s->last_error,
+                            s->last_error_at, s->pulled, s->pushed, s->failed);
     if (!rc)
         rc = store_step_done(tx->db, st);
     return rc;
@@ -238,8 +242,8 @@ enum ab_rc store_sync_log_add(struct store_tx *tx, const char *tenant, const cha
     struct store_stmt *st;
     enum ab_rc rc = store_db_stmt(tx->db, SQL_SYNC_LOG, &st);
     if (!rc)
-        rc = store_bind_all(tx->db, st, "ttttttti", tenant, provider, entity, native_id, level, message,
-                            tx->correlation_id, clock_now_ms());
+        rc = store_bind_all(tx->db, st, "ttttttti", tenant, provider, entity, native_id, level,
+                            message, tx->correlation_id, clock_now_ms());
     if (!rc)
         rc = store_step_done(tx->db, st);
     return rc;
@@ -261,13 +265,14 @@ enum ab_rc store_mapping_exception_add(struct store_tx *tx, const struct store_m
 {
     struct store_db *db = tx->db;
     struct store_stmt *st;
-    bool row;
+    bool row = false;
     const char *candidates = e->candidates ? e->candidates : "[]";
     enum ab_rc rc = store_tenant_ensure(tx, e->tenant);
     if (!rc)
         rc = store_db_stmt(db, SQL_EXC_FIND_OPEN, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "ttttt", e->tenant, e->provider, e->entity, e->native_id, e->reason);
+        rc = store_bind_all(db, st, "ttttt", e->tenant, e->provider, e->entity, e->native_id,
+                            e->reason);
     if (!rc)
         rc = store_step_row(db, st, &row);
     if (rc)
@@ -293,15 +298,16 @@ enum ab_rc store_mapping_exception_add(struct store_tx *tx, const struct store_m
     }
     rc = store_db_stmt(db, SQL_EXC_INSERT, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "tttttttttT", id, e->tenant, e->provider, e->entity, e->native_id,
-                            e->reason, e->message, candidates, e->change, clock_now_ms());
+        rc = store_bind_all(db, st, "tttttttttT", id, e->tenant, e->provider, e->entity,
+                            e->native_id, e->reason, e->message, candidates, e->change,
+                            clock_now_ms());
     if (!rc)
         rc = store_step_done(db, st);
     if (rc)
         return rc;
-    json_t *payload = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "id", id, "provider", e->provider,
-                                "entity", e->entity, "native_id", e->native_id, "reason", e->reason,
-                                "message", e->message);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "id", id, "provider", e->provider, "entity",
+                  e->entity, "native_id", e->native_id, "reason", e->reason, "message", e->message);
     char subject[64];
     snprintf(subject, sizeof(subject), "mapping-exception/%s", id);
     rc = store_event_append(tx, e->tenant, "mapping.exception", subject, payload, NULL);
@@ -312,12 +318,14 @@ enum ab_rc store_mapping_exception_add(struct store_tx *tx, const struct store_m
 }
 
 static const char SQL_EXC_GET[] =
-    "SELECT id, provider, entity, native_id, reason, message, candidates, change, state, resolution,"
+    "SELECT id, provider, entity, native_id, reason, message, candidates, change, state, "
+    "resolution,"
     " created_at, resolved_at FROM mapping_exceptions WHERE tenant = ? AND id = ?";
-static const char SQL_EXC_LIST[] =
-    "SELECT id, provider, entity, native_id, reason, message, candidates, change, state, resolution,"
-    " created_at, resolved_at FROM mapping_exceptions WHERE tenant = ? AND (?2 IS NULL OR state = ?2)"
-    " ORDER BY created_at, id LIMIT ?";
+static const char SQL_EXC_LIST[] = "SELECT id, provider, entity, native_id, reason, message, "
+                                   "candidates, change, state, resolution,"
+                                   " created_at, resolved_at FROM mapping_exceptions WHERE tenant "
+                                   "= ? AND (?2 IS NULL OR state = ?2)"
+                                   " ORDER BY created_at, id LIMIT ?";
 
 static void exc_row(struct store_db *db, struct store_stmt *st, const char *tenant, struct arena *a,
                     struct store_mapping_exception *e)
@@ -341,7 +349,7 @@ static enum ab_rc exc_get(struct store_db *db, const char *tenant, const char *i
                           struct store_mapping_exception *out)
 {
     struct store_stmt *st;
-    bool row;
+    bool row = false;
     enum ab_rc rc = store_db_stmt(db, SQL_EXC_GET, &st);
     if (!rc)
         rc = store_bind_all(db, st, "tt", tenant, id);
@@ -367,8 +375,8 @@ enum ab_rc store_mapping_exception_get_tx(struct store_tx *tx, const char *tenan
     return exc_get(tx->db, tenant, id, a, out);
 }
 
-enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant, const char *state,
-                                         size_t limit, struct arena *a,
+enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant,
+                                         const char *state, size_t limit, struct arena *a,
                                          struct store_mapping_exception **out, size_t *n)
 {
     struct store_db *db = store_read_db(r);
@@ -380,7 +388,7 @@ enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenan
         return rc;
     struct store_mapping_exception *v = arena_zalloc(a, (limit ? limit : 1) * sizeof(*v));
     size_t k = 0;
-    bool row;
+    bool row = false;
     while (k < limit && !(rc = store_step_row(db, st, &row)) && row)
         exc_row(db, st, tenant, a, &v[k++]);
     if (rc)

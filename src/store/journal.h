@@ -30,7 +30,7 @@ enum store_outbox_state {
 const char *store_outbox_state_name(enum store_outbox_state s);
 
 struct store_outbox_item {
-    int64_t id;                  /* set by the store */
+    int64_t id; /* set by the store */
     const char *tenant;
     const char *provider;
     const char *entity;
@@ -40,7 +40,7 @@ struct store_outbox_item {
     const char *idempotency_key; /* stable across retries; unique per tenant */
     const char *coalesce_key;    /* usage coalescing group, or NULL */
     enum store_outbox_state state;
-    int priority;                /* lower first: 0 plant_critical, 1 reporting */
+    int priority; /* lower first: 0 plant_critical, 1 reporting */
     int attempts;
     int64_t next_attempt_at;
     const char *last_error;
@@ -55,18 +55,18 @@ enum ab_rc store_outbox_add(struct store_tx *tx, const struct store_outbox_item 
                             bool *added /* OUT, may be NULL */) AB_MUST_CHECK;
 
 /* Items of tenant in a state, oldest first (after_id for paging). */
-enum ab_rc store_outbox_list(struct store_read *r, const char *tenant, enum store_outbox_state state,
-                             int64_t after_id, size_t limit, struct arena *a,
-                             struct store_outbox_item **out /* OUT */, size_t *n /* OUT */)
-    AB_MUST_CHECK;
+enum ab_rc store_outbox_list(struct store_read *r, const char *tenant,
+                             enum store_outbox_state state, int64_t after_id, size_t limit,
+                             struct arena *a, struct store_outbox_item **out /* OUT */,
+                             size_t *n /* OUT */) AB_MUST_CHECK;
 
 /* ---- audit -------------------------------------------------------------- */
 
 struct store_audit {
     int64_t id;
     const char *tenant;
-    const char *actor;          /* API key id, "connector:sap_pm", "system" */
-    const char *action;         /* "asset.put", "record.conflict", ... */
+    const char *actor;  /* API key id, "connector:sap_pm", "system" */
+    const char *action; /* "asset.put", "record.conflict", ... */
     const char *subject;
     const char *before_digest;  /* may be NULL */
     const char *after_digest;   /* may be NULL */
@@ -89,8 +89,8 @@ enum ab_rc store_audit_query(struct store_read *r, const char *tenant, const cha
 
 struct store_sync_state {
     const char *tenant, *provider, *entity;
-    const char *watermark;   /* opaque to the store */
-    const char *page_token;  /* checkpoint inside a pass; NULL between passes */
+    const char *watermark;  /* opaque to the store */
+    const char *page_token; /* checkpoint inside a pass; NULL between passes */
     int64_t last_success_at;
     const char *last_error;
     int64_t last_error_at;
@@ -106,7 +106,8 @@ enum ab_rc store_sync_state_get_tx(struct store_tx *tx, const char *tenant, cons
                                    const char *entity, struct arena *a,
                                    struct store_sync_state *out /* OUT */) AB_MUST_CHECK;
 /* Replace the row (counters are stored as given). */
-enum ab_rc store_sync_state_put(struct store_tx *tx, const struct store_sync_state *s) AB_MUST_CHECK;
+enum ab_rc store_sync_state_put(struct store_tx *tx,
+                                const struct store_sync_state *s) AB_MUST_CHECK;
 
 enum ab_rc store_sync_log_add(struct store_tx *tx, const char *tenant, const char *provider,
                               const char *entity, const char *native_id, const char *level,
@@ -115,14 +116,14 @@ enum ab_rc store_sync_log_add(struct store_tx *tx, const char *tenant, const cha
 /* ---- mapping exceptions -------------------------------------------------- */
 
 struct store_mapping_exception {
-    const char *id;            /* ULID */
+    const char *id; /* ULID */
     const char *tenant, *provider, *entity, *native_id;
-    const char *reason;        /* "ambiguous_native_id", "serial_collision", "unmapped_status", ... */
-    const char *message;       /* for a person */
-    const char *candidates;    /* JSON array text */
-    const char *change;        /* the held change, JSON text */
-    const char *state;         /* open, resolved, ignored */
-    const char *resolution;    /* JSON text or NULL */
+    const char *reason;     /* "ambiguous_native_id", "serial_collision", "unmapped_status", ... */
+    const char *message;    /* for a person */
+    const char *candidates; /* JSON array text */
+    const char *change;     /* the held change, JSON text */
+    const char *state;      /* open, resolved, ignored */
+    const char *resolution; /* JSON text or NULL */
     int64_t created_at, resolved_at;
 };
 
@@ -130,18 +131,20 @@ struct store_mapping_exception {
  * mapping.exception event. An open exception for the same (provider, entity,
  * native_id, reason) is updated with the newer change instead of repeated. */
 enum ab_rc store_mapping_exception_add(struct store_tx *tx, const struct store_mapping_exception *e,
-                                       const char **id_out /* OUT */, struct arena *a) AB_MUST_CHECK;
+                                       const char **id_out /* OUT */,
+                                       struct arena *a) AB_MUST_CHECK;
 
 enum ab_rc store_mapping_exception_get(struct store_read *r, const char *tenant, const char *id,
-                                       struct arena *a, struct store_mapping_exception *out /* OUT */)
-    AB_MUST_CHECK;
-enum ab_rc store_mapping_exception_get_tx(struct store_tx *tx, const char *tenant, const char *id,
-                                          struct arena *a,
-                                          struct store_mapping_exception *out /* OUT */) AB_MUST_CHECK;
+                                       struct arena *a,
+                                       struct store_mapping_exception *out /* OUT */) AB_MUST_CHECK;
+enum ab_rc
+store_mapping_exception_get_tx(struct store_tx *tx, const char *tenant, const char *id,
+                               struct arena *a,
+                               struct store_mapping_exception *out /* OUT */) AB_MUST_CHECK;
 
 /* Open exceptions (state NULL = any), oldest first. */
-enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant, const char *state,
-                                         size_t limit, struct arena *a,
+enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant,
+                                         const char *state, size_t limit, struct arena *a,
                                          struct store_mapping_exception **out /* OUT */,
                                          size_t *n /* OUT */) AB_MUST_CHECK;
 

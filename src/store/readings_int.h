@@ -23,15 +23,15 @@ struct store_meter_touch {
     char tenant[64];
     char asset_ref[65];
     char meter_type[64];
-    double value;          /* the meter's value after the job */
+    double value; /* the meter's value after the job */
     int64_t last_read_at;
-    int64_t readings;      /* readings stored by the job(s) */
+    int64_t readings; /* readings stored by the job(s) */
 };
 
 struct store_group {
     struct store_meter_touch *touches; /* merged, committed jobs */
     size_t n, cap;
-    struct store_meter_touch *job;     /* the running job's touches */
+    struct store_meter_touch *job; /* the running job's touches */
     size_t job_n, job_cap;
 };
 

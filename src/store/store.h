@@ -53,8 +53,8 @@ typedef enum ab_rc (*store_job_fn)(struct store_tx *tx, void *arg);
  * Returns fn's result, or the commit's failure (then nothing of the job is
  * stored). AB_EAGAIN when the queue is full (the caller answers 503) or the
  * store is closing. correlation_id (may be NULL) goes to events and audit. */
-enum ab_rc store_write(struct store *s, store_job_fn fn, void *arg, const char *correlation_id)
-    AB_MUST_CHECK;
+enum ab_rc store_write(struct store *s, store_job_fn fn, void *arg,
+                       const char *correlation_id) AB_MUST_CHECK;
 
 /* The correlation id of the job running in tx (NULL when none). */
 const char *store_tx_correlation_id(const struct store_tx *tx);
@@ -65,12 +65,12 @@ void store_read_end(struct store_read *r);
 
 /* Counters for metrics and benchmarks. */
 struct store_stats {
-    uint64_t commits;        /* group commits done */
-    uint64_t jobs;           /* jobs committed */
-    uint64_t jobs_failed;    /* jobs rolled back */
-    uint64_t commit_us_total;/* time spent in COMMIT (fsync included) */
-    uint64_t queue_depth;    /* jobs waiting now */
-    const char *synchronous; /* in force */
+    uint64_t commits;         /* group commits done */
+    uint64_t jobs;            /* jobs committed */
+    uint64_t jobs_failed;     /* jobs rolled back */
+    uint64_t commit_us_total; /* time spent in COMMIT (fsync included) */
+    uint64_t queue_depth;     /* jobs waiting now */
+    const char *synchronous;  /* in force */
 };
 void store_stats(struct store *s, struct store_stats *out /* OUT */);
 

@@ -30,19 +30,19 @@
 
 enum store_coltype { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT };
 
-struct store_conn;  /* a backend connection (opaque to store.c) */
-struct store_stmt;  /* a backend prepared statement */
+struct store_conn; /* a backend connection (opaque to store.c) */
+struct store_stmt; /* a backend prepared statement */
 
 struct store_open_opts {
     const char *path;        /* SQLite file; PostgreSQL: the DSN */
     const char *synchronous; /* "normal", "full", "extra" */
     bool read_only;
-    bool create;             /* create the database when missing */
+    bool create; /* create the database when missing */
 };
 
 struct store_ops {
-    int abi;                 /* STORE_ABI_V1 */
-    const char *name;        /* "sqlite" */
+    int abi;          /* STORE_ABI_V1 */
+    const char *name; /* "sqlite" */
     /* The newest schema version this backend's migrations create. */
     int (*schema_latest)(void);
 
@@ -122,26 +122,32 @@ struct store_db {
 
 /* The statement for sql (a string literal: the cache keys on its address),
  * reset and ready to bind. AB_EINTERNAL when the SQL does not prepare. */
-enum ab_rc store_db_stmt(struct store_db *db, const char *sql, struct store_stmt **out /* OUT */)
-    AB_MUST_CHECK;
+enum ab_rc store_db_stmt(struct store_db *db, const char *sql,
+                         struct store_stmt **out /* OUT */) AB_MUST_CHECK;
 
 /* Bind helpers that take NULL as SQL NULL (text) or a sentinel (ints). */
-enum ab_rc store_bind_text(struct store_db *db, struct store_stmt *s, int i, const char *v) AB_MUST_CHECK;
-enum ab_rc store_bind_int(struct store_db *db, struct store_stmt *s, int i, int64_t v) AB_MUST_CHECK;
-enum ab_rc store_bind_real(struct store_db *db, struct store_stmt *s, int i, double v) AB_MUST_CHECK;
+enum ab_rc store_bind_text(struct store_db *db, struct store_stmt *s, int i,
+                           const char *v) AB_MUST_CHECK;
+enum ab_rc store_bind_int(struct store_db *db, struct store_stmt *s, int i,
+                          int64_t v) AB_MUST_CHECK;
+enum ab_rc store_bind_real(struct store_db *db, struct store_stmt *s, int i,
+                           double v) AB_MUST_CHECK;
 /* INT64_MIN binds NULL. */
-enum ab_rc store_bind_time(struct store_db *db, struct store_stmt *s, int i, int64_t v) AB_MUST_CHECK;
+enum ab_rc store_bind_time(struct store_db *db, struct store_stmt *s, int i,
+                           int64_t v) AB_MUST_CHECK;
 
 /* Bind parameters 1..n from a format: 't' const char * (NULL binds NULL),
  * 'i' int64_t, 'T' int64_t time (INT64_MIN binds NULL), 'r' double.
  * Example: store_bind_all(db, st, "tiT", tenant, (int64_t)n, due_at). */
-enum ab_rc store_bind_all(struct store_db *db, struct store_stmt *s, const char *fmt, ...) AB_MUST_CHECK;
+enum ab_rc store_bind_all(struct store_db *db, struct store_stmt *s, const char *fmt,
+                          ...) AB_MUST_CHECK;
 
 /* Step a statement that returns no rows (or whose rows are ignored). */
 enum ab_rc store_step_done(struct store_db *db, struct store_stmt *s) AB_MUST_CHECK;
 
 /* Step once; *row says whether a row is there. */
-enum ab_rc store_step_row(struct store_db *db, struct store_stmt *s, bool *row /* OUT */) AB_MUST_CHECK;
+enum ab_rc store_step_row(struct store_db *db, struct store_stmt *s,
+                          bool *row /* OUT */) AB_MUST_CHECK;
 
 /* Column helpers: text copied into arena a (NULL for SQL NULL); time returns
  * INT64_MIN for NULL. */
@@ -167,5 +173,23 @@ struct store_db *store_read_db(struct store_read *r);
 
 /* The tenant row must exist before anything refers to it; cheap when it does. */
 enum ab_rc store_tenant_ensure(struct store_tx *tx, const char *tenant) AB_MUST_CHECK;
+
+/* ---- asset references (assets.c) ------------------------------------------ */
+
+#define STORE_MAX_CANDIDATES 8
+
+/* How a reference resolved: the asset, or the candidates when ambiguous. */
+struct store_resolution {
+    const char *asset_ref; /* NULL unless exactly one asset matched */
+    size_t n_candidates;   /* assets that matched (capped at STORE_MAX_CANDIDATES) */
+    const char *candidates[STORE_MAX_CANDIDATES];
+    const char *matched_by; /* "asset_ref", "serial_number", "link" */
+};
+
+/* Resolve reference against asset_ref, then serial numbers, then
+ * provider:native_id links. AB_OK with out->asset_ref when exactly one asset
+ * matches; AB_EIDENTITY when none or several do (candidates filled). */
+enum ab_rc store_resolve_db(struct store_db *db, const char *tenant, const char *reference,
+                            struct arena *a, struct store_resolution *out /* OUT */) AB_MUST_CHECK;
 
 #endif

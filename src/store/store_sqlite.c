@@ -255,9 +255,9 @@ static enum ab_rc sq_migrate_step(struct store_conn *c, int from, char *err, siz
 static enum ab_rc sq_checkpoint(struct store_conn *c, bool truncate)
 {
     int log_frames = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-                                       truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
-                                       &log_frames, &done);
+    int rc = sqlite3_wal_checkpoint_v2(
+        c->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+        &done);
     /* BUSY means readers kept it from finishing; the next one will */
     return rc == SQLITE_OK || rc == SQLITE_BUSY ? AB_OK : map_rc(rc);
 }
@@ -301,30 +301,30 @@ static const char *sq_errmsg(struct store_conn *c)
 }
 
 const struct store_ops store_sqlite_ops = {
-    STORE_ABI_V1,      /* abi */
-    "sqlite",          /* name */
-    sq_schema_latest,  /* schema_latest */
-    sq_open,           /* open */
-    sq_close,          /* close */
-    sq_exec,           /* exec */
-    sq_prepare,        /* prepare */
-    sq_finalize,       /* finalize */
-    sq_reset,          /* reset */
-    sq_bind_int,       /* bind_int */
-    sq_bind_real,      /* bind_real */
-    sq_bind_text,      /* bind_text */
-    sq_bind_null,      /* bind_null */
-    sq_bind_blob,      /* bind_blob */
-    sq_step,           /* step */
-    sq_column_type,    /* column_type */
-    sq_column_int,     /* column_int */
-    sq_column_real,    /* column_real */
-    sq_column_text,    /* column_text */
-    sq_column_blob,    /* column_blob */
-    sq_changes,        /* changes */
-    sq_schema_get,     /* schema_get */
-    sq_migrate_step,   /* migrate_step */
-    sq_checkpoint,     /* checkpoint */
-    sq_backup,         /* backup */
-    sq_errmsg,         /* errmsg */
+    STORE_ABI_V1,     /* abi */
+    "sqlite",         /* name */
+    sq_schema_latest, /* schema_latest */
+    sq_open,          /* open */
+    sq_close,         /* close */
+    sq_exec,          /* exec */
+    sq_prepare,       /* prepare */
+    sq_finalize,      /* finalize */
+    sq_reset,         /* reset */
+    sq_bind_int,      /* bind_int */
+    sq_bind_real,     /* bind_real */
+    sq_bind_text,     /* bind_text */
+    sq_bind_null,     /* bind_null */
+    sq_bind_blob,     /* bind_blob */
+    sq_step,          /* step */
+    sq_column_type,   /* column_type */
+    sq_column_int,    /* column_int */
+    sq_column_real,   /* column_real */
+    sq_column_text,   /* column_text */
+    sq_column_blob,   /* column_blob */
+    sq_changes,       /* changes */
+    sq_schema_get,    /* schema_get */
+    sq_migrate_step,  /* migrate_step */
+    sq_checkpoint,    /* checkpoint */
+    sq_backup,        /* backup */
+    sq_errmsg,        /* errmsg */
 };

@@ -66,11 +66,11 @@ class CheckConfig(unittest.TestCase):
     def test_valid_files_exit_0(self):
         r = run(os.path.join(SRC, "examples", "minimal.yaml"))
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"minimal\.yaml: ok \(1 tenants, 0 providers\)")
+        self.assertRegex(r.stdout, r"minimal\.yaml: ok \(1 tenant, 0 providers\)")
         r = run("--config", os.path.join(SRC, "examples", "assetbridge.yaml"),
                 env={"WATS_TOKEN": "t0ken-value", "SAP_PASSWORD": "pa55word-value"})
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"assetbridge\.yaml: ok \(1 tenants, 2 providers\)")
+        self.assertRegex(r.stdout, r"assetbridge\.yaml: ok \(1 tenant, 2 providers\)")
 
     def test_example_without_environment_names_variables(self):
         env = dict(os.environ)
@@ -99,7 +99,7 @@ class CheckConfig(unittest.TestCase):
         m = re.search(re.escape(path) + r":(\d+):(\d+): error: YAML syntax error: (.+)", r.stderr)
         self.assertIsNotNone(m, r.stderr)
         self.assertGreaterEqual(int(m.group(1)), 2)
-        self.assertTrue(r.stderr.rstrip().endswith(f"{path}: 1 errors"))
+        self.assertTrue(r.stderr.rstrip().endswith(f"{path}: 1 error"))
 
     def test_print_never_shows_secrets(self):
         secret_file = self.write("client_secret", "file-secret-value-42\n")

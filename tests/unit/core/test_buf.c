@@ -35,7 +35,7 @@ static void test_ceiling_exact_and_over(void **state)
     buf_init(&b, 10);
     assert_int_equal(buf_append(&b, "0123456789", 10), AB_OK); /* exactly at the ceiling */
     assert_int_equal(b.len, 10);
-    assert_int_equal(buf_append_char(&b, 'x'), AB_ETOOLARGE);  /* one past */
+    assert_int_equal(buf_append_char(&b, 'x'), AB_ETOOLARGE); /* one past */
     assert_int_equal(b.len, 10);                              /* unchanged */
     assert_string_equal(buf_str(&b), "0123456789");
     assert_int_equal(buf_printf(&b, "%d", 1), AB_ETOOLARGE);

@@ -25,7 +25,7 @@ static int cmp(const void *a, const void *b)
 static void test_unique_and_strictly_increasing(void **state)
 {
     (void)state;
-    char (*ids)[ID_ULID_LEN + 1] = malloc(N * sizeof(*ids));
+    char(*ids)[ID_ULID_LEN + 1] = malloc(N * sizeof(*ids));
     for (int i = 0; i < N; i++) {
         id_ulid_new(ids[i]);
         assert_int_equal(strlen(ids[i]), ID_ULID_LEN);
@@ -68,7 +68,7 @@ static void test_clock_step_back_keeps_order(void **state)
 
 static void *worker(void *arg)
 {
-    char (*ids)[ID_ULID_LEN + 1] = arg;
+    char(*ids)[ID_ULID_LEN + 1] = arg;
     for (int i = 0; i < N / 4; i++)
         id_ulid_new(ids[i]);
     return NULL;
@@ -77,7 +77,7 @@ static void *worker(void *arg)
 static void test_threads_never_collide(void **state)
 {
     (void)state;
-    char (*ids)[ID_ULID_LEN + 1] = malloc(N * sizeof(*ids));
+    char(*ids)[ID_ULID_LEN + 1] = malloc(N * sizeof(*ids));
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, worker, ids + i * (N / 4));

@@ -65,8 +65,9 @@ static void test_json_line_with_fields(void **state)
 static void emit_secrets(void)
 {
     log_add_secret("s3cr3t-token-value");
-    log_warn(NULL, "auth failed with token s3cr3t-token-value", LOG_STR("header", "Basic s3cr3t-token-value"),
-             LOG_SECRET("password"), LOG_STR("corr", "fine"));
+    log_warn(NULL, "auth failed with token s3cr3t-token-value",
+             LOG_STR("header", "Basic s3cr3t-token-value"), LOG_SECRET("password"),
+             LOG_STR("corr", "fine"));
 }
 
 static void test_secrets_never_printed(void **state)

@@ -24,7 +24,8 @@ static void test_to_i64(void **state)
     assert_int_equal(v, INT64_MAX);
     assert_int_equal(str_to_i64("-9223372036854775808", &v), AB_OK);
     assert_int_equal(v, INT64_MIN);
-    const char *bad[] = {"", "-", "+", " 1", "1 ", "1x", "9223372036854775808", "-9223372036854775809", "0x10"};
+    const char *bad[] = {
+        "", "-", "+", " 1", "1 ", "1x", "9223372036854775808", "-9223372036854775809", "0x10"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(str_to_i64(bad[i], &v), AB_EINVAL);
 }
@@ -67,9 +68,9 @@ static void test_utf8(void **state)
     (void)state;
     assert_true(str_utf8_valid("plain", 5));
     assert_true(str_utf8_valid("Ølen ✓ 😀", strlen("Ølen ✓ 😀")));
-    assert_false(str_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(str_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(str_utf8_valid("\xe2\x9c", 2));         /* truncated */
+    assert_false(str_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    assert_false(str_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(str_utf8_valid("\xe2\x9c", 2));     /* truncated */
     assert_false(str_utf8_valid("\xff", 1));
 }
 
@@ -89,9 +90,9 @@ static void test_result_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_to_i64),       cmocka_unit_test(test_lcpy),
-        cmocka_unit_test(test_json_escape),  cmocka_unit_test(test_edit_distance),
-        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_result_names),
+        cmocka_unit_test(test_to_i64),      cmocka_unit_test(test_lcpy),
+        cmocka_unit_test(test_json_escape), cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_result_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,11 +35,22 @@ static void test_rfc3339_valid(void **state)
 static void test_rfc3339_invalid(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "2026-11-21", "2026-11-21T11:07:59", "2026-11-21T11:07:59+0100",
-                         "2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-31T00:00:00Z",
-                         "2026-11-21T24:00:00Z", "2026-11-21T11:60:00Z", "2026-11-21T11:07:60Z",
-                         "2026-11-21T11:07:59.Z", "2026-11-21T11:07:59Zjunk", "0000-01-01T00:00:00Z",
-                         "2026-11-21T11:07:59+24:00", "20261121T110759Z", "2026-1-21T11:07:59Z"};
+    const char *bad[] = {"",
+                         "2026-11-21",
+                         "2026-11-21T11:07:59",
+                         "2026-11-21T11:07:59+0100",
+                         "2026-02-29T00:00:00Z",
+                         "2026-13-01T00:00:00Z",
+                         "2026-11-31T00:00:00Z",
+                         "2026-11-21T24:00:00Z",
+                         "2026-11-21T11:60:00Z",
+                         "2026-11-21T11:07:60Z",
+                         "2026-11-21T11:07:59.Z",
+                         "2026-11-21T11:07:59Zjunk",
+                         "0000-01-01T00:00:00Z",
+                         "2026-11-21T11:07:59+24:00",
+                         "20261121T110759Z",
+                         "2026-1-21T11:07:59Z"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ms;
         assert_int_equal(time_parse_rfc3339(bad[i], &ms), AB_EINVAL);
@@ -76,7 +87,8 @@ static void test_durations(void **state)
     assert_int_equal(ms, 14LL * 86400000);
     assert_int_equal(duration_parse_iso8601("PT0.5S", &ms), AB_OK);
     assert_int_equal(ms, 500);
-    const char *bad[] = {"P", "PT", "P1Y", "P1M", "P1H", "PT1D", "P1D1D", "PT1M1H", "P-1D", "P1.5D", "30D", "PT1.S", "P1DT"};
+    const char *bad[] = {"P",      "PT",   "P1Y",   "P1M", "P1H",   "PT1D", "P1D1D",
+                         "PT1M1H", "P-1D", "P1.5D", "30D", "PT1.S", "P1DT"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(duration_parse_iso8601(bad[i], &ms), AB_EINVAL);
 
@@ -116,10 +128,8 @@ static void test_fake_clock(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339_valid),
-        cmocka_unit_test(test_rfc3339_invalid),
-        cmocka_unit_test(test_format_roundtrip),
-        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_rfc3339_valid),    cmocka_unit_test(test_rfc3339_invalid),
+        cmocka_unit_test(test_format_roundtrip), cmocka_unit_test(test_durations),
         cmocka_unit_test(test_fake_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,8 +26,8 @@ static void test_literal_and_params(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(names[0], "ref");
     assert_string_equal(params[0], "FX-1001");
-    assert_true(http_route_match(a, "/v1/assets/{ref}/meters/{meter}", "/v1/assets/sap_pm%3A10000042/meters/cycles",
-                                 names, params, &n));
+    assert_true(http_route_match(a, "/v1/assets/{ref}/meters/{meter}",
+                                 "/v1/assets/sap_pm%3A10000042/meters/cycles", names, params, &n));
     assert_int_equal(n, 2);
     assert_string_equal(params[0], "sap_pm:10000042");
     assert_string_equal(params[1], "cycles");
@@ -42,13 +42,17 @@ static void test_action_verbs(void **state)
     struct arena *a = arena_new(0, 0);
     const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
     size_t n;
-    assert_true(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/01J:complete", names, params, &n));
+    assert_true(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/01J:complete",
+                                 names, params, &n));
     assert_string_equal(params[0], "01J");
-    assert_false(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/01J:close", names, params, &n));
-    assert_false(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/:complete", names, params, &n));
+    assert_false(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/01J:close",
+                                  names, params, &n));
+    assert_false(http_route_match(a, "/v1/work-orders/{id}:complete", "/v1/work-orders/:complete",
+                                  names, params, &n));
     assert_true(http_route_match(a, "/v1/assets:lookup", "/v1/assets:lookup", names, params, &n));
     /* an asset_ref may contain ':' (provider:native_id) */
-    assert_true(http_route_match(a, "/v1/assets/{ref}:retire", "/v1/assets/sap_pm:42:retire", names, params, &n));
+    assert_true(http_route_match(a, "/v1/assets/{ref}:retire", "/v1/assets/sap_pm:42:retire", names,
+                                 params, &n));
     assert_string_equal(params[0], "sap_pm:42");
     arena_free(a);
 }
