@@ -29,9 +29,9 @@ demo: build
 demo-check: build
 	@scripts/demo --bin $(BIN) --check
 
-bench: build
-	@echo "bench: the store, API and sync-engine benchmarks arrive with their issues;"
-	@echo "bench: they will run from bench/ and write docs/benchmarks.md. Nothing to run yet."
+bench: deps
+	@scripts/bootstrap --bench
+	@scripts/bench
 
 reliability: build
 	@echo "reliability: the crash, fault and soak suites arrive with the reliability issue;"

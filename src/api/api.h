@@ -13,10 +13,12 @@
 
 #include "core/config.h"
 #include "http/http.h"
+#include "store/store.h"
 
 /* Everything handlers share. Lives as long as the server. */
 struct api_ctx {
     const struct config *cfg;
+    struct store *store;
     bool fake_clock; /* serve --fake-clock: /_test/ routes exist */
     int64_t started_mono_ms;
 };

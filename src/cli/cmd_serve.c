@@ -20,13 +20,18 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/crash.h"
 #include "core/config.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "http/http.h"
+#include "model/meter.h"
+#include "store/retention.h"
+#include "store/store.h"
 
 #define SHUTDOWN_GRACE_MS 10000
+#define RETENTION_INTERVAL_MS (60 * 60 * 1000)
 #define PEM_MAX (256 * 1024)
 
 static const char serve_usage[] =
@@ -169,6 +174,9 @@ int cmd_serve(int argc, char **argv)
     char *cert = NULL, *key = NULL;
     struct http_route *routes = NULL;
     struct http_server *srv = NULL;
+    struct store *store = NULL;
+    struct store_retention *retention = NULL;
+    int listen_fd = -1;
 
     status = configure_logging(cfg, &log_fd);
     if (status != CLI_OK)
@@ -189,6 +197,21 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
 
+    status = CLI_USAGE;
+    for (size_t i = 0; i < cfg->meters.n_types; i++) {
+        const struct config_meter_type *mt = &cfg->meters.types[i];
+        enum model_meter_kind kind =
+            strcmp(mt->kind, "gauge") == 0 ? MODEL_METER_GAUGE : MODEL_METER_COUNTER;
+        if (model_meter_type_register(mt->name, kind, mt->unit ? mt->unit : "") != AB_OK) {
+            fprintf(stderr,
+                    "assetbridge: meters.types.%s: conflicts with a built-in or earlier type\n",
+                    mt->name);
+            goto out;
+        }
+    }
+    status = CLI_FAILURE;
+    crash_init();
+
     /* Block the shutdown signals before any thread starts, so they are
      * delivered only to sigwait() below. */
     sigset_t sigs;
@@ -206,12 +229,35 @@ int cmd_serve(int argc, char **argv)
                  LOG_STR("start", fake));
     }
 
+    /* claim the port first: a port in use must not leave anything half-started */
+    char bound[300], errbuf[512];
+    enum ab_rc why;
+    listen_fd = http_listen(cfg->server.listen, bound, sizeof(bound), errbuf, sizeof(errbuf), &why);
+    if (listen_fd < 0) {
+        fprintf(stderr, "assetbridge: %s\n", errbuf);
+        status = why == AB_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        goto out;
+    }
+
+    char err_store[512];
+    if (store_open(&cfg->store, &store, err_store, sizeof(err_store)) != AB_OK) {
+        fprintf(stderr, "assetbridge: %s\n", err_store);
+        goto out;
+    }
+    if (store_retention_start(store, &cfg->store.retention, RETENTION_INTERVAL_MS, &retention) !=
+        AB_OK) {
+        fprintf(stderr, "assetbridge: cannot start the retention thread\n");
+        goto out;
+    }
+
     struct api_ctx ctx = {
-        .cfg = cfg, .fake_clock = fake != NULL, .started_mono_ms = clock_mono_ms()};
+        .cfg = cfg, .store = store, .fake_clock = fake != NULL, .started_mono_ms = clock_mono_ms()};
     size_t n_routes;
     routes = api_routes_new(&ctx, &n_routes);
     struct http_server_opts opts = {
         .listen = cfg->server.listen,
+        .use_listen_fd = true,
+        .listen_fd = listen_fd,
         .routes = routes,
         .n_routes = n_routes,
         .ctx = &ctx,
@@ -221,8 +267,8 @@ int cmd_serve(int argc, char **argv)
         .tls_cert_pem = cert,
         .tls_key_pem = key,
     };
-    char bound[300], errbuf[512];
-    enum ab_rc rc = http_server_start(&opts, &srv, bound, sizeof(bound), errbuf, sizeof(errbuf));
+    enum ab_rc rc = http_server_start(&opts, &srv, NULL, 0, errbuf, sizeof(errbuf));
+    listen_fd = -1; /* the server owns the socket now, and closed it if it failed */
     if (rc) {
         fprintf(stderr, "assetbridge: %s\n", errbuf);
         status = rc == AB_EINVAL ? CLI_USAGE : CLI_FAILURE;
@@ -241,11 +287,19 @@ int cmd_serve(int argc, char **argv)
              LOG_INT("in_flight", http_server_in_flight(srv)));
     http_server_stop(srv, SHUTDOWN_GRACE_MS);
     srv = NULL;
+    store_retention_stop(retention);
+    retention = NULL;
+    store_close(store);
+    store = NULL;
     log_info(NULL, "stopped");
     status = CLI_OK;
 
 out:
+    if (listen_fd >= 0)
+        close(listen_fd);
     http_server_stop(srv, 0);
+    store_retention_stop(retention);
+    store_close(store); /* after the server: no handler uses it any more */
     free(routes);
     free(cert);
     free(key);

@@ -840,6 +840,48 @@ static const struct conf_entry tenant_entries[] = {
      .doc = "reserved for the rules engine; must be empty"},
     CONF_END};
 
+static const char *const meter_kinds[] = {"counter", "gauge", NULL};
+static const char *const backwards_policies[] = {"reject", "reset", NULL};
+
+static const struct conf_entry meter_type_entries[] = {
+    {.name = "kind",
+     .type = CONF_ENUM,
+     .flags = CONF_REQUIRED,
+     .values = meter_kinds,
+     .offset = OFF(config_meter_type, kind),
+     .doc = "counter (a cumulative total) or gauge (a measured value)"},
+    {.name = "unit",
+     .type = CONF_STRING,
+     .offset = OFF(config_meter_type, unit),
+     .doc = "unit of the values, e.g. h or count"},
+    CONF_END};
+
+static const struct conf_entry meter_type_item = {
+    .name = "meter type", .type = CONF_MAP, .entries = meter_type_entries, .doc = "one meter type"};
+
+static const struct conf_entry meters_entries[] = {
+    {.name = "max_future",
+     .type = CONF_DURATION,
+     .def = "5m",
+     .check = check_positive,
+     .offset = OFF(config_meters, max_future_ms),
+     .doc = "readings dated further in the future than this are rejected"},
+    {.name = "counter_backwards",
+     .type = CONF_ENUM,
+     .def = "reject",
+     .values = backwards_policies,
+     .offset = OFF(config_meters, counter_backwards),
+     .doc = "a cumulative total that goes down: reject the reading, or record a counter reset"},
+    {.name = "types",
+     .type = CONF_DICT,
+     .item = &meter_type_item,
+     .elem_size = sizeof(struct config_meter_type),
+     .name_offset = OFF(config_meter_type, name),
+     .offset = OFF(config_meters, types),
+     .count_offset = OFF(config_meters, n_types),
+     .doc = "meter types beyond the built-in cycles, run_hours, shots and units_tested"},
+    CONF_END};
+
 static const struct conf_entry tenant_item = {.name = "tenant",
                                               .type = CONF_MAP,
                                               .entries = tenant_entries,
@@ -861,6 +903,11 @@ static const struct conf_entry root_entries[] = {{.name = "server",
                                                   .entries = log_entries,
                                                   .offset = OFF(config, log),
                                                   .doc = "logging"},
+                                                 {.name = "meters",
+                                                  .type = CONF_MAP,
+                                                  .entries = meters_entries,
+                                                  .offset = OFF(config, meters),
+                                                  .doc = "meter readings: limits and extra types"},
                                                  {.name = "tenants",
                                                   .type = CONF_DICT,
                                                   .item = &tenant_item,

@@ -176,11 +176,26 @@ struct config_tenant {
     /* rules: schema reserved for the rules issue; any key is an error now */
 };
 
+struct config_meter_type {
+    const char *name; /* key in meters.types */
+    const char *kind; /* counter or gauge */
+    const char *unit; /* may be NULL */
+};
+
+struct config_meters {
+    int64_t max_future_ms;         /* readings further ahead are rejected; default 5 min */
+    const char *counter_backwards; /* "reject" (default) or "reset" */
+    struct config_meter_type
+        *types; /* beyond the built-in cycles, run_hours, shots, units_tested */
+    size_t n_types;
+};
+
 struct config {
     const char *source; /* file name, or "<built-in default>" */
     struct config_server server;
     struct config_store store;
     struct config_log log;
+    struct config_meters meters;
     struct config_tenant *tenants;
     size_t n_tenants;
 };

@@ -73,6 +73,8 @@ struct http_route {
 
 struct http_server_opts {
     const char *listen; /* "HOST:PORT"; port 0 picks a free one */
+    bool use_listen_fd; /* serve listen_fd (from http_listen) instead of binding */
+    int listen_fd;
     const struct http_route *routes;
     size_t n_routes;
     void *ctx;       /* passed to every handler */
@@ -94,6 +96,13 @@ struct http_server;
 enum ab_rc http_server_start(const struct http_server_opts *opts,
                              struct http_server **out /* OUT */, char *bound /* OUT */,
                              size_t bound_len, char *errbuf, size_t errlen) AB_MUST_CHECK;
+
+/* Bind and listen on spec ("HOST:PORT", "[v6]:PORT"), so a caller can claim
+ * the port before starting anything else. Returns the socket, or -1 with a
+ * one-line reason in errbuf and *why = AB_EINVAL (malformed) or AB_EIO (in
+ * use, unknown host). bound receives the actual "HOST:PORT". */
+int http_listen(const char *spec, char *bound /* OUT */, size_t bound_len, char *errbuf,
+                size_t errlen, enum ab_rc *why /* OUT */);
 
 /* Stop accepting connections, let requests in flight finish for up to
  * grace_ms, then close everything and free the server. */

@@ -456,8 +456,8 @@ static enum ab_rc split_hostport(const char *spec, char *host, size_t hostlen, c
     return AB_OK;
 }
 
-static int bind_listen(const char *spec, char *bound, size_t bound_len, char *errbuf, size_t errlen,
-                       enum ab_rc *why)
+int http_listen(const char *spec, char *bound, size_t bound_len, char *errbuf, size_t errlen,
+                enum ab_rc *why)
 {
     char host[256], port[8];
     *why = AB_EINVAL;
@@ -519,8 +519,10 @@ static int bind_listen(const char *spec, char *bound, size_t bound_len, char *er
 enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_server **out,
                              char *bound, size_t bound_len, char *errbuf, size_t errlen)
 {
-    enum ab_rc why;
-    int fd = bind_listen(opts->listen, bound, bound_len, errbuf, errlen, &why);
+    enum ab_rc why = AB_EINVAL;
+    int fd = opts->use_listen_fd
+                 ? opts->listen_fd
+                 : http_listen(opts->listen, bound, bound_len, errbuf, errlen, &why);
     if (fd < 0)
         return why;
     struct http_server *s = xcalloc(1, sizeof(*s));

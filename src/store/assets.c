@@ -461,9 +461,12 @@ enum ab_rc store_assets_list(struct store_read *r, const char *tenant,
     while (k < limit && !(rc = store_step_row(db, st, &row)) && row) {
         rc = asset_row(db, st, 0, tenant, a, &v[k]);
         if (rc)
-            return rc;
+            break;
         k++;
     }
+    /* a full page stops short of the statement's end; left active, it would
+     * pin the read connection's snapshot and stall checkpoints */
+    db->ops->reset(st);
     if (rc)
         return rc;
     *out = v;

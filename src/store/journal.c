@@ -90,6 +90,7 @@ enum ab_rc store_outbox_list(struct store_read *r, const char *tenant,
         it->created_at = store_col_int(db, st, 13);
         it->updated_at = store_col_int(db, st, 14);
     }
+    db->ops->reset(st); /* a full page stops short of the statement's end */
     if (rc)
         return rc;
     *out = v;
@@ -152,6 +153,7 @@ enum ab_rc store_audit_query(struct store_read *r, const char *tenant, const cha
         au->detail = store_col_text(db, st, 7, a);
         au->at = store_col_int(db, st, 8);
     }
+    db->ops->reset(st); /* a full page stops short of the statement's end */
     if (rc)
         return rc;
     *out = v;
@@ -192,7 +194,7 @@ static enum ab_rc sync_get(struct store_db *db, const char *tenant, const char *
     out->pulled = store_col_int(db, st, 5);
     out->pushed = store_col_int(db, st, 6);
     out->failed = store_col_int(db, st, 7);
-    return AB_OK;
+    return store_step_done(db, st);
 }
 
 enum ab_rc store_sync_state_get(struct store_read *r, const char *tenant, const char *provider,
@@ -360,7 +362,8 @@ static enum ab_rc exc_get(struct store_db *db, const char *tenant, const char *i
     if (!row)
         return AB_ENOTFOUND;
     exc_row(db, st, tenant, a, out);
-    return AB_OK;
+    /* finish the statement: left active it would pin the snapshot */
+    return store_step_done(db, st);
 }
 
 enum ab_rc store_mapping_exception_get(struct store_read *r, const char *tenant, const char *id,
@@ -391,6 +394,7 @@ enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenan
     bool row = false;
     while (k < limit && !(rc = store_step_row(db, st, &row)) && row)
         exc_row(db, st, tenant, a, &v[k++]);
+    db->ops->reset(st); /* a full page stops short of the statement's end */
     if (rc)
         return rc;
     *out = v;

@@ -18,6 +18,11 @@
 /* 0 -> 1: the canonical model, identity map, readings, events, outbox, audit,
  * mapping exceptions, sync state */
 static const char *const v1[] = {
+    /* counters that never go back (reading ids) */
+    "CREATE TABLE counters ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL) STRICT, WITHOUT ROWID",
+    "INSERT INTO counters(name, value) VALUES ('reading_id', 1)",
     "CREATE TABLE tenants ("
     "  tenant TEXT PRIMARY KEY,"
     "  next_event_seq INTEGER NOT NULL DEFAULT 1,"
@@ -105,13 +110,15 @@ static const char *const v1[] = {
     "  flags INTEGER NOT NULL DEFAULT 0,"
     "  ingested_at INTEGER NOT NULL) STRICT",
     "CREATE INDEX readings_meter_time ON readings(meter_id, read_at)",
+    /* rows in arrival (rowid) order, so retention prunes from the front
+     * without an index on created_at */
     "CREATE TABLE idempotency_keys ("
+    "  id INTEGER PRIMARY KEY,"
     "  tenant TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
+    "  reading_id INTEGER NOT NULL,"
     "  created_at INTEGER NOT NULL,"
-    "  outcome TEXT NOT NULL,"
-    "  PRIMARY KEY (tenant, key)) STRICT, WITHOUT ROWID",
-    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)",
+    "  UNIQUE (tenant, key)) STRICT",
     "CREATE TABLE events ("
     "  tenant TEXT NOT NULL,"
     "  seq INTEGER NOT NULL,"

@@ -43,6 +43,8 @@ struct append_job {
     struct meter_state *meters;
     size_t n_meters, cap_meters;
     const char *last_ref, *last_resolved; /* resolution cache */
+    int64_t next_id;                      /* id the next accepted reading gets */
+    int64_t now;                          /* the job's clock, read once */
 };
 
 static const char SQL_METER_GET[] = "SELECT id, kind, value, last_read_at, last_source FROM meters"
@@ -53,17 +55,30 @@ static const char SQL_METER_NEW[] = "INSERT INTO meters(tenant, asset_ref, type,
 static const char SQL_METER_SAVE[] =
     "UPDATE meters SET value = ?, last_read_at = ?, last_source = ?,"
     " reading_count = reading_count + ?, updated_at = ? WHERE id = ?";
-static const char SQL_READING_INSERT[] = "INSERT INTO readings(meter_id, read_at, amount, "
-                                         "is_increment, total, source, flags, ingested_at)"
-                                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+static const char SQL_READING_INSERT[] =
+    "INSERT INTO readings(id, meter_id, read_at, amount, is_increment, total, source, flags,"
+    " ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_PREV_TOTAL[] = "SELECT total FROM readings WHERE meter_id = ? AND read_at <= "
                                      "? ORDER BY read_at DESC, id DESC LIMIT 1";
 static const char SQL_NEXT_TOTAL[] =
     "SELECT total FROM readings WHERE meter_id = ? AND read_at > ? ORDER BY read_at, id LIMIT 1";
+/* A key row points at the reading it admitted; the original outcome is read
+ * back from that reading when the key is replayed. */
 static const char SQL_KEY_GET[] =
-    "SELECT outcome FROM idempotency_keys WHERE tenant = ? AND key = ?";
-static const char SQL_KEY_PUT[] =
-    "INSERT INTO idempotency_keys(tenant, key, created_at, outcome) VALUES (?, ?, ?, ?)";
+    "SELECT k.reading_id, r.total, r.flags, m.asset_ref FROM idempotency_keys k"
+    " LEFT JOIN readings r ON r.id = k.reading_id LEFT JOIN meters m ON m.id = r.meter_id"
+    " WHERE k.tenant = ? AND k.key = ?";
+/* Claiming a key and detecting a replay is one statement on the hot path:
+ * a replay changes no row. The claim names the id the reading will get. */
+static const char SQL_KEY_CLAIM[] =
+    "INSERT INTO idempotency_keys(tenant, key, reading_id, created_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (tenant, key) DO NOTHING";
+static const char SQL_KEY_RELEASE[] = "DELETE FROM idempotency_keys WHERE id = ?";
+/* Reading ids come from a counter that never goes back, so an id is never
+ * given twice even after retention deleted the newest rows (an idempotency
+ * key names its reading by id). Read once per job, written back once. */
+static const char SQL_NEXT_READING_ID[] = "SELECT value FROM counters WHERE name = 'reading_id'";
+static const char SQL_SAVE_READING_ID[] = "UPDATE counters SET value = ? WHERE name = 'reading_id'";
 
 static int source_of(const char *name)
 {
@@ -124,21 +139,10 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
             store_col_null(db, st, 4) ? -1 : source_of((const char *)db->ops->column_text(st, 4));
         rc = store_step_done(db, st);
     } else {
-        int64_t now = clock_now_ms();
+        /* the row is inserted by meter_create() with the first reading the
+         * meter accepts, so a rejected reading leaves no meter behind */
+        m.id = 0;
         m.kind = mt->kind;
-        rc = store_db_stmt(db, SQL_METER_NEW, &st);
-        if (!rc)
-            rc = store_bind_all(db, st, "tttttii", j->tenant, asset_ref, type,
-                                mt->unit[0] ? mt->unit : NULL, model_meter_kind_name(mt->kind), now,
-                                now);
-        if (!rc)
-            rc = store_step_row(db, st, &row);
-        if (!rc && !row)
-            rc = AB_EINTERNAL;
-        if (!rc) {
-            m.id = store_col_int(db, st, 0);
-            rc = store_step_done(db, st);
-        }
     }
     if (rc)
         return rc;
@@ -153,6 +157,31 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
     j->meters[j->n_meters] = m;
     *out = &j->meters[j->n_meters++];
     return AB_OK;
+}
+
+/* Insert the row of a meter that meter_find() found no row for. */
+static enum ab_rc meter_create(struct store_tx *tx, struct append_job *j, struct meter_state *m)
+{
+    const struct model_meter_type *mt = model_meter_type_find(m->type);
+    if (!mt)
+        return AB_EINTERNAL;
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    bool row = false;
+    int64_t now = clock_now_ms();
+    enum ab_rc rc = store_db_stmt(db, SQL_METER_NEW, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tttttii", j->tenant, m->asset_ref, m->type,
+                            mt->unit[0] ? mt->unit : NULL, model_meter_kind_name(mt->kind), now,
+                            now);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && !row)
+        rc = AB_EINTERNAL;
+    if (rc)
+        return rc;
+    m->id = store_col_int(db, st, 0);
+    return store_step_done(db, st);
 }
 
 /* The total of the reading nearest before (or after) t, or NAN when none. */
@@ -229,49 +258,26 @@ static enum ab_rc apply(struct store_tx *tx, struct append_job *j, struct meter_
     return AB_OK;
 }
 
-static bool duplicate_of(struct store_db *db, struct store_stmt *st,
+/* Fill res from a key row (SQL_KEY_GET). A reading pruned since keeps its
+ * id but loses its total. */
+static void duplicate_of(struct store_db *db, struct store_stmt *st,
                          struct store_reading_result *res)
 {
-    const char *text = (const char *)db->ops->column_text(st, 0);
-    json_error_t je;
-    json_t *o = text ? json_loads(text, 0, &je) : NULL;
-    if (!o)
-        return false;
     res->status = STORE_READING_DUPLICATE;
     res->rc = AB_OK;
-    res->reading_id = json_integer_value(json_object_get(o, "id"));
-    res->total = json_real_value(json_object_get(o, "total"));
-    res->flags = (unsigned)json_integer_value(json_object_get(o, "flags"));
-    const char *ref = json_string_value(json_object_get(o, "asset_ref"));
+    res->reading_id = store_col_int(db, st, 0);
+    res->total = store_col_null(db, st, 1) ? NAN : store_col_real(db, st, 1); /* pruned since */
+    res->flags = (unsigned)store_col_int(db, st, 2);
+    const char *ref = store_col_null(db, st, 3) ? "" : (const char *)db->ops->column_text(st, 3);
     str_lcpy(res->asset_ref, ref ? ref : "", sizeof(res->asset_ref));
-    json_decref(o);
-    return true;
 }
 
-static enum ab_rc one(struct store_tx *tx, struct append_job *j, const struct model_reading *r,
-                      struct store_reading_result *res)
+static enum ab_rc one_checked(struct store_tx *tx, struct append_job *j,
+                              const struct model_reading *r, struct store_reading_result *res)
 {
     struct store_db *db = tx->db;
     struct store_stmt *st;
-    bool row = false;
     enum ab_rc rc;
-    memset(res, 0, sizeof(*res));
-
-    /* idempotency: a key seen before answers with the original outcome */
-    if (r->idempotency_key) {
-        rc = store_db_stmt(db, SQL_KEY_GET, &st);
-        if (!rc)
-            rc = store_bind_all(db, st, "tt", j->tenant, r->idempotency_key);
-        if (!rc)
-            rc = store_step_row(db, st, &row);
-        if (rc)
-            return rc;
-        if (row && duplicate_of(db, st, res))
-            return store_step_done(db, st);
-        rc = store_step_done(db, st);
-        if (rc)
-            return rc;
-    }
 
     /* the asset */
     const char *asset_ref;
@@ -320,27 +326,23 @@ static enum ab_rc one(struct store_tx *tx, struct append_job *j, const struct mo
     if (rc || res->status == STORE_READING_REJECTED)
         return rc;
 
-    int64_t now = clock_now_ms();
-    rc = store_db_stmt(db, SQL_READING_INSERT, &st);
+    int64_t now = j->now;
+    if (m->id == 0)
+        rc = meter_create(tx, j, m);
+    /* the source is stored as its small integer */
     if (!rc)
-        rc = store_bind_all(db, st, "iirirtii", m->id, r->read_at, r->amount,
+        rc = store_db_stmt(db, SQL_READING_INSERT, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "iiiririii", j->next_id, m->id, r->read_at, r->amount,
                             (int64_t)(r->mode == MODEL_READING_INCREMENT), total,
-                            (const char *)NULL, (int64_t)flags, now);
-    /* source is stored as its small integer */
+                            (int64_t)r->source, (int64_t)flags, now);
     if (!rc)
-        rc = store_bind_int(db, st, 6, r->source);
-    if (!rc)
-        rc = store_step_row(db, st, &row);
-    if (!rc && !row)
-        rc = AB_EINTERNAL;
+        rc = store_step_done(db, st);
     if (rc) {
         m->value = before;
         return rc;
     }
-    res->reading_id = store_col_int(db, st, 0);
-    rc = store_step_done(db, st);
-    if (rc)
-        return rc;
+    res->reading_id = j->next_id++;
     res->status = STORE_READING_ACCEPTED;
     res->total = total;
     res->flags = flags;
@@ -351,25 +353,51 @@ static enum ab_rc one(struct store_tx *tx, struct append_job *j, const struct mo
         m->last_source = r->source;
     }
 
+    return rc;
+}
+
+/* One reading: claim its idempotency key (a replay answers with the original
+ * outcome), then check and store it; a rejected reading gives its key back
+ * so that a corrected retry is not taken for a replay. */
+static enum ab_rc one(struct store_tx *tx, struct append_job *j, const struct model_reading *r,
+                      struct store_reading_result *res)
+{
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    bool row = false;
+    int64_t key_row = 0;
+    enum ab_rc rc;
+    memset(res, 0, sizeof(*res));
     if (r->idempotency_key) {
-        char outcome[200];
-        snprintf(outcome, sizeof(outcome),
-                 "{\"id\":%lld,\"total\":%.17g,\"flags\":%u,\"asset_ref\":\"",
-                 (long long)res->reading_id, total, flags);
-        struct buf b;
-        buf_init(&b, 512);
-        rc = buf_append_str(&b, outcome);
+        rc = store_db_stmt(db, SQL_KEY_CLAIM, &st);
         if (!rc)
-            rc = str_json_escape(&b, asset_ref, strlen(asset_ref));
-        if (!rc)
-            rc = buf_append_str(&b, "\"}");
-        if (!rc)
-            rc = store_db_stmt(db, SQL_KEY_PUT, &st);
-        if (!rc)
-            rc = store_bind_all(db, st, "ttit", j->tenant, r->idempotency_key, now, buf_str(&b));
+            rc = store_bind_all(db, st, "ttii", j->tenant, r->idempotency_key, j->next_id, j->now);
         if (!rc)
             rc = store_step_done(db, st);
-        buf_cleanup(&b);
+        if (rc)
+            return rc;
+        if (db->ops->changes(db->conn) == 0) {
+            rc = store_db_stmt(db, SQL_KEY_GET, &st);
+            if (!rc)
+                rc = store_bind_all(db, st, "tt", j->tenant, r->idempotency_key);
+            if (!rc)
+                rc = store_step_row(db, st, &row);
+            if (rc)
+                return rc;
+            if (!row)
+                return AB_EINTERNAL;
+            duplicate_of(db, st, res);
+            return store_step_done(db, st);
+        }
+        key_row = db->ops->last_insert_id(db->conn);
+    }
+    rc = one_checked(tx, j, r, res);
+    if (!rc && key_row && res->status == STORE_READING_REJECTED) {
+        rc = store_db_stmt(db, SQL_KEY_RELEASE, &st);
+        if (!rc)
+            rc = store_bind_all(db, st, "i", key_row);
+        if (!rc)
+            rc = store_step_done(db, st);
     }
     return rc;
 }
@@ -379,7 +407,20 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
     struct append_job *j = arg;
     j->n_meters = 0;
     j->last_ref = NULL;
+    j->now = clock_now_ms();
     enum ab_rc rc = store_tenant_ensure(tx, j->tenant);
+    struct store_stmt *st;
+    bool row = false;
+    if (!rc)
+        rc = store_db_stmt(tx->db, SQL_NEXT_READING_ID, &st);
+    if (!rc)
+        rc = store_step_row(tx->db, st, &row);
+    if (!rc && !row)
+        rc = AB_EINTERNAL;
+    if (!rc) {
+        j->next_id = store_col_int(tx->db, st, 0);
+        rc = store_step_done(tx->db, st);
+    }
     for (size_t i = 0; i < j->n && !rc; i++) {
         rc = one(tx, j, &j->r[i], &j->results[i]);
         if (i == j->n / 2)
@@ -390,7 +431,6 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
         struct meter_state *m = &j->meters[i];
         if (!m->dirty)
             continue;
-        struct store_stmt *st;
         rc = store_db_stmt(tx->db, SQL_METER_SAVE, &st);
         if (!rc)
             rc = store_bind_all(tx->db, st, "rTtiii", m->value, m->last_read_at,
@@ -403,6 +443,12 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
             store_group_touch(tx->group, m->id, j->tenant, m->asset_ref, m->type, m->value,
                               m->last_read_at, m->added);
     }
+    if (!rc)
+        rc = store_db_stmt(tx->db, SQL_SAVE_READING_ID, &st);
+    if (!rc)
+        rc = store_bind_all(tx->db, st, "i", j->next_id);
+    if (!rc)
+        rc = store_step_done(tx->db, st);
     return rc;
 }
 
@@ -501,6 +547,9 @@ enum ab_rc store_readings_list(struct store_read *r, const char *tenant, const c
         x->flags = (unsigned)store_col_int(db, st, 6);
         x->ingested_at = store_col_int(db, st, 7);
     }
+    /* a full page stops short of the statement's end; left active, it would
+     * pin the read connection's snapshot and stall checkpoints */
+    db->ops->reset(st);
     if (rc)
         return rc;
     *out = v;

@@ -424,7 +424,9 @@ static enum ab_rc apply_asset(struct store_tx *tx, const struct store_record *re
             return rc;
     }
     res->subject = ref;
-    res->outcome = put.created ? STORE_UPSERT_CREATED : STORE_UPSERT_UPDATED;
+    res->outcome = put.created                ? STORE_UPSERT_CREATED
+                   : put.changed || need_link ? STORE_UPSERT_UPDATED
+                                              : STORE_UPSERT_UNCHANGED;
     return AB_OK;
 }
 

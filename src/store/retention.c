@@ -18,22 +18,24 @@ struct prune_kind {
     const char *sql; /* deletes at most one batch older than ?1; ?2 is the batch size */
 };
 
-/* Readings are scanned in id (ingest) order, which follows time closely,
- * so no extra index on read_at is needed: a batch removes the oldest rows
- * whose read_at is past retention. */
+/* Readings past retention are found per meter through readings_meter_time
+ * (meter_id, read_at), whatever order they arrived in: a backfill of old
+ * readings ingested after recent ones is pruned too. (Scanning only the
+ * first batch of ids stopped as soon as those rows were all recent, leaving
+ * every older row behind them.) CROSS JOIN keeps SQLite's loop order: the
+ * small meters table outside, an index range inside. */
 static const char SQL_PRUNE_READINGS[] =
-    "DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE id <="
-    " (SELECT COALESCE(MAX(id), 0) FROM (SELECT id FROM readings ORDER BY id LIMIT ?2))"
-    " AND read_at < ?1)";
+    "DELETE FROM readings WHERE id IN (SELECT r.id FROM meters m CROSS JOIN readings r"
+    " WHERE r.meter_id = m.id AND r.read_at < ?1 LIMIT ?2)";
 static const char SQL_PRUNE_EVENTS[] = "DELETE FROM events WHERE (tenant, seq) IN (SELECT tenant, "
                                        "seq FROM events WHERE occurred_at < ?1"
                                        " ORDER BY occurred_at LIMIT ?2)";
 static const char SQL_PRUNE_OUTBOX[] =
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 'done' AND updated_at < ?1"
     " ORDER BY updated_at LIMIT ?2)";
-static const char SQL_PRUNE_KEYS[] =
-    "DELETE FROM idempotency_keys WHERE (tenant, key) IN (SELECT tenant, key FROM idempotency_keys"
-    " WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)";
+static const char SQL_PRUNE_KEYS[] = "DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM "
+                                     "idempotency_keys WHERE created_at < ?1"
+                                     " ORDER BY id LIMIT ?2)";
 static const char SQL_PRUNE_SYNC_LOG[] =
     "DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log WHERE at < ?1 ORDER BY id LIMIT ?2)";
 
@@ -138,6 +140,8 @@ enum ab_rc store_retention_start(struct store *s, const struct config_retention 
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->cond, NULL);
     if (pthread_create(&t->thread, NULL, retention_main, t) != 0) {
+        pthread_mutex_destroy(&t->lock);
+        pthread_cond_destroy(&t->cond);
         free(t);
         return AB_EINTERNAL;
     }

@@ -563,6 +563,11 @@ void store_read_end(struct store_read *r)
     if (!r)
         return;
     struct store *s = r->store;
+    /* a statement left mid-result would keep the snapshot (and block
+     * checkpoints); finish them all before ending the transaction */
+    for (size_t i = 0; i < STORE_STMT_CACHE; i++)
+        if (r->db->cache[i].stmt)
+            s->ops->reset(r->db->cache[i].stmt);
     if (s->ops->exec(r->db->conn, "COMMIT")) {
         /* a connection in an odd state is not reused */
         db_free(r->db);

@@ -83,6 +83,10 @@ struct store_ops {
     /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
     int64_t (*changes)(struct store_conn *c);
 
+    /* The integer key the last INSERT on this connection gave its row (used
+     * on the ingest hot path instead of RETURNING). */
+    int64_t (*last_insert_id)(struct store_conn *c);
+
     /* The schema version recorded in the database (0 when empty), and the
      * DDL that brings a database from version `from` to `from + 1`. */
     enum ab_rc (*schema_get)(struct store_conn *c, int *version /* OUT */);

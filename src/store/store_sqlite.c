@@ -9,6 +9,7 @@
  * checkpoint(TRUNCATE) the store runs when idle, and journal_size_limit.
  * Tables are STRICT. Schema and reasoning: docs/internals/store.md.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,20 @@ static enum ab_rc sq_exec(struct store_conn *c, const char *sql)
     return map_rc(rc);
 }
 
+/* Process-wide SQLite settings, before the library initialises: no memory
+ * statistics (they put a global mutex on every allocation). */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+
+static void sq_global_init(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        log_debug(NULL, "sqlite already initialised; memory statistics stay on");
+}
+
 static enum ab_rc sq_open(const struct store_open_opts *o, struct store_conn **out, char *err,
                           size_t errlen)
 {
+    pthread_once(&sq_once, sq_global_init);
     sqlite3 *db = NULL;
     int flags = o->read_only ? SQLITE_OPEN_READONLY
                              : SQLITE_OPEN_READWRITE | (o->create ? SQLITE_OPEN_CREATE : 0);
@@ -75,11 +87,11 @@ static enum ab_rc sq_open(const struct store_open_opts *o, struct store_conn **o
     snprintf(sql, sizeof(sql),
              "PRAGMA foreign_keys=ON; PRAGMA mmap_size=0; PRAGMA synchronous=%s;"
              " PRAGMA journal_size_limit=67108864; PRAGMA wal_autocheckpoint=1000;"
-             " PRAGMA cache_size=-8000;",
+             " PRAGMA cache_size=-8000; PRAGMA temp_store=MEMORY;",
              o->synchronous ? o->synchronous : "FULL");
     if (!o->read_only) {
         /* journal_mode is persistent; set it before anything else */
-        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
+        rc = sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             snprintf(err, errlen, "cannot enable WAL on '%s': %s", o->path, sqlite3_errmsg(db));
             sqlite3_close(db);
@@ -212,6 +224,11 @@ static int64_t sq_changes(struct store_conn *c)
     return sqlite3_changes64(c->db);
 }
 
+static int64_t sq_last_insert_id(struct store_conn *c)
+{
+    return sqlite3_last_insert_rowid(c->db);
+}
+
 static enum ab_rc sq_schema_get(struct store_conn *c, int *version)
 {
     sqlite3_stmt *st;
@@ -301,30 +318,31 @@ static const char *sq_errmsg(struct store_conn *c)
 }
 
 const struct store_ops store_sqlite_ops = {
-    STORE_ABI_V1,     /* abi */
-    "sqlite",         /* name */
-    sq_schema_latest, /* schema_latest */
-    sq_open,          /* open */
-    sq_close,         /* close */
-    sq_exec,          /* exec */
-    sq_prepare,       /* prepare */
-    sq_finalize,      /* finalize */
-    sq_reset,         /* reset */
-    sq_bind_int,      /* bind_int */
-    sq_bind_real,     /* bind_real */
-    sq_bind_text,     /* bind_text */
-    sq_bind_null,     /* bind_null */
-    sq_bind_blob,     /* bind_blob */
-    sq_step,          /* step */
-    sq_column_type,   /* column_type */
-    sq_column_int,    /* column_int */
-    sq_column_real,   /* column_real */
-    sq_column_text,   /* column_text */
-    sq_column_blob,   /* column_blob */
-    sq_changes,       /* changes */
-    sq_schema_get,    /* schema_get */
-    sq_migrate_step,  /* migrate_step */
-    sq_checkpoint,    /* checkpoint */
-    sq_backup,        /* backup */
-    sq_errmsg,        /* errmsg */
+    .abi = STORE_ABI_V1,               /* interface version */
+    .name = "sqlite",                  /* store.backend value */
+    .schema_latest = sq_schema_latest, /* newest schema the migrations create */
+    .open = sq_open,                   /* WAL, foreign keys, synchronous, no mmap */
+    .close = sq_close,
+    .exec = sq_exec,       /* BEGIN/COMMIT/DDL */
+    .prepare = sq_prepare, /* persistent prepared statements */
+    .finalize = sq_finalize,
+    .reset = sq_reset, /* also clears bindings */
+    .bind_int = sq_bind_int,
+    .bind_real = sq_bind_real,
+    .bind_text = sq_bind_text, /* copies the text */
+    .bind_null = sq_bind_null,
+    .bind_blob = sq_bind_blob,
+    .step = sq_step, /* constraint -> AB_ECONFLICT, busy -> AB_EAGAIN */
+    .column_type = sq_column_type,
+    .column_int = sq_column_int,
+    .column_real = sq_column_real,
+    .column_text = sq_column_text,
+    .column_blob = sq_column_blob,
+    .changes = sq_changes,
+    .last_insert_id = sq_last_insert_id, /* the rowid */
+    .schema_get = sq_schema_get,         /* PRAGMA user_version */
+    .migrate_step = sq_migrate_step,     /* migrations_sqlite.c */
+    .checkpoint = sq_checkpoint,         /* wal_checkpoint(PASSIVE or TRUNCATE) */
+    .backup = sq_backup,                 /* sqlite3_backup_* in small steps */
+    .errmsg = sq_errmsg,
 };
