@@ -28,4 +28,8 @@ struct api_ctx {
  * ctx->fake_clock is set. */
 struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n /* OUT */);
 
+/* The middleware for the HTTP server: authentication and scopes, per-key
+ * rate limits, batch admission (before); metrics (after). */
+void api_hooks(http_before_fn *before /* OUT */, http_after_fn *after /* OUT */);
+
 #endif

@@ -49,29 +49,6 @@ static const char serve_usage[] =
     "Stops cleanly on SIGTERM or SIGINT: no new connections, requests in flight\n"
     "finish (up to 10 s), then the store closes.\n";
 
-/* mkdir -p; returns 0 or an errno value. */
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (strlen(path) >= sizeof(tmp))
-        return ENAMETOOLONG;
-    memcpy(tmp, path, strlen(path) + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-            return errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-        return errno;
-    struct stat st;
-    if (stat(tmp, &st) != 0)
-        return errno;
-    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-}
-
 /* Read a PEM file into a malloc'd string; prints the reason on failure. */
 static char *read_pem(const char *what, const char *path)
 {
@@ -190,7 +167,7 @@ int cmd_serve(int argc, char **argv)
         log_add_secret(key);
     }
     status = CLI_FAILURE;
-    int err = mkdir_p(cfg->store.data_dir);
+    int err = file_mkdir_p(cfg->store.data_dir);
     if (err) {
         fprintf(stderr, "assetbridge: cannot create data directory '%s': %s\n", cfg->store.data_dir,
                 strerror(err));
@@ -267,6 +244,7 @@ int cmd_serve(int argc, char **argv)
         .tls_cert_pem = cert,
         .tls_key_pem = key,
     };
+    api_hooks(&opts.before, &opts.after);
     enum ab_rc rc = http_server_start(&opts, &srv, NULL, 0, errbuf, sizeof(errbuf));
     listen_fd = -1; /* the server owns the socket now, and closed it if it failed */
     if (rc) {

@@ -21,6 +21,9 @@ int64_t clock_now_ms(void);
 /* Milliseconds of a monotonic clock with an arbitrary origin (never fake). */
 int64_t clock_mono_ms(void);
 
+/* The same in microseconds. */
+int64_t clock_mono_us(void);
+
 /* Switch to a fake clock that reads start_ms now. When frozen is true it does
  * not move by itself; otherwise it advances with real time. */
 void clock_set_fake(int64_t start_ms, bool frozen);

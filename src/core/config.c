@@ -80,9 +80,17 @@ static void pos(const struct conf_node *n, bool key, unsigned *line, unsigned *c
 static void check_positive(struct conf_ctx *c, const struct conf_entry *e,
                            const struct conf_node *node, const char *path, void *base)
 {
-    int64_t v;
-    memcpy(&v, (char *)base + e->offset, sizeof(v));
-    if (node && !node->is_null && v <= 0)
+    bool bad;
+    if (e->type == CONF_NUMBER) {
+        double d;
+        memcpy(&d, (char *)base + e->offset, sizeof(d));
+        bad = !(d > 0);
+    } else {
+        int64_t v;
+        memcpy(&v, (char *)base + e->offset, sizeof(v));
+        bad = v <= 0;
+    }
+    if (node && !node->is_null && bad)
         conf_error(c, node->line, node->column, e->doc, "'%s' must be greater than 0", path);
 }
 
@@ -476,6 +484,18 @@ static const struct conf_entry limits_entries[] = {
      .check = check_positive,
      .offset = OFF(config_server_limits, batch_bodies_in_flight),
      .doc = "batch bodies buffered at the same time"},
+    {.name = "requests_per_second_per_key",
+     .type = CONF_NUMBER,
+     .def = "1000",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, requests_per_second_per_key),
+     .doc = "sustained request rate allowed per API key (429 beyond)"},
+    {.name = "burst_per_key",
+     .type = CONF_INT,
+     .def = "2000",
+     .check = check_positive,
+     .offset = OFF(config_server_limits, burst_per_key),
+     .doc = "requests an API key may send at once above its rate"},
     CONF_END};
 
 static const struct conf_entry server_tls_entries[] = {

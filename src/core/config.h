@@ -53,12 +53,14 @@ extern const char *const config_entity_names[];
 /* ---- typed configuration --------------------------------------------- */
 
 struct config_server_limits {
-    int64_t max_body;               /* bytes; default 1 MiB */
-    int64_t max_batch_body;         /* bytes; default 16 MiB */
-    int64_t max_connections;        /* default 256 */
-    int64_t header_timeout_ms;      /* default 10 s */
-    int64_t idle_timeout_ms;        /* default 60 s */
-    int64_t batch_bodies_in_flight; /* default 2 */
+    int64_t max_body;                   /* bytes; default 1 MiB */
+    int64_t max_batch_body;             /* bytes; default 16 MiB */
+    int64_t max_connections;            /* default 256 */
+    int64_t header_timeout_ms;          /* default 10 s */
+    int64_t idle_timeout_ms;            /* default 60 s */
+    int64_t batch_bodies_in_flight;     /* default 2 */
+    double requests_per_second_per_key; /* default 1000 */
+    int64_t burst_per_key;              /* default 2000 */
 };
 
 struct config_server_tls {

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum ab_rc file_read_all(const char *path, struct buf *out)
@@ -33,4 +35,26 @@ enum ab_rc file_read_all(const char *path, struct buf *out)
     close(fd);
     errno = saved;
     return rc;
+}
+
+int file_mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (strlen(path) >= sizeof(tmp))
+        return ENAMETOOLONG;
+    memcpy(tmp, path, strlen(path) + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+        return errno;
+    struct stat st;
+    if (stat(tmp, &st) != 0)
+        return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }

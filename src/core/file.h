@@ -16,4 +16,8 @@
  * caller's message), AB_ETOOLARGE when it does not fit. */
 enum ab_rc file_read_all(const char *path, struct buf *out) AB_MUST_CHECK;
 
+/* Create directory path and its parents (mode 0750) like mkdir -p.
+ * Returns 0, or an errno value (ENOTDIR when path exists as a file). */
+int file_mkdir_p(const char *path);
+
 #endif

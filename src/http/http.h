@@ -40,7 +40,9 @@ struct http_request {
     const char *body; /* NUL-terminated; "" when there is none */
     size_t body_len;
     char correlation_id[HTTP_CORR_ID_MAX + 1];
-    void *conn; /* internal */
+    void *user;         /* free for the before hook (the API's principal) */
+    int64_t started_us; /* monotonic time the headers were complete */
+    void *conn;         /* internal */
 };
 
 struct http_header {
@@ -71,14 +73,28 @@ struct http_route {
     unsigned flags;  /* free for the API layer (scopes) */
 };
 
+/* Runs once the headers are complete and the route is known, before any
+ * body is read: authentication, authorization, rate limits, admission of
+ * large bodies. Returning false refuses the request with the response the
+ * hook filled (status, error body, headers). */
+typedef bool (*http_before_fn)(struct http_request *req, struct http_response *resp,
+                               const struct http_route *route, void *ctx);
+
+/* Runs after every response is queued (also refusals and 404s, whose route
+ * is NULL): metrics, releases taken in the before hook. */
+typedef void (*http_after_fn)(const struct http_request *req, const struct http_response *resp,
+                              const struct http_route *route, void *ctx);
+
 struct http_server_opts {
     const char *listen; /* "HOST:PORT"; port 0 picks a free one */
     bool use_listen_fd; /* serve listen_fd (from http_listen) instead of binding */
     int listen_fd;
     const struct http_route *routes;
     size_t n_routes;
-    void *ctx;       /* passed to every handler */
-    size_t max_body; /* default body ceiling (bytes) */
+    void *ctx;             /* passed to every handler */
+    http_before_fn before; /* may be NULL */
+    http_after_fn after;   /* may be NULL */
+    size_t max_body;       /* default body ceiling (bytes) */
     unsigned max_connections;
     unsigned idle_timeout_s;  /* a connection idle this long is closed */
     size_t max_header_bytes;  /* per-connection memory for headers */
@@ -112,6 +128,9 @@ void http_server_stop(struct http_server *s, int64_t grace_ms);
 unsigned http_server_in_flight(const struct http_server *s);
 
 /* ---- helpers for handlers ------------------------------------------------ */
+
+/* True when the client connected from a loopback address. */
+bool http_peer_is_loopback(const struct http_request *req);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);

@@ -47,9 +47,8 @@ struct req_ctx {
     struct http_request req;
     struct buf body;
     const struct http_route *route;
-    int early_status; /* set when the request is refused before the body */
-    const char *early_class;
-    const char *early_message;
+    struct http_response resp; /* filled by a refusal or the handler */
+    bool refused;              /* answered before the handler: 404, 405, 413, the before hook */
     bool counted;
 };
 
@@ -128,6 +127,27 @@ bool http_route_match(struct arena *a, const char *pattern, const char *path, co
         return false;
     *n = np;
     return true;
+}
+
+bool http_peer_is_loopback(const struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return false;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) == 0)
+            return in6->sin6_addr.s6_addr[12] == 127;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
 }
 
 const char *http_header(const struct http_request *req, const char *name)
@@ -270,6 +290,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (rc->counted)
         atomic_fetch_sub(&s->in_flight, 1);
     buf_cleanup(&rc->body);
+    buf_cleanup(&rc->resp.body);
     arena_free(rc->req.arena);
     *con_cls = NULL;
 }
@@ -290,18 +311,25 @@ static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
     return ret;
 }
 
-static enum MHD_Result refuse(struct req_ctx *rc, int status, const char *cls, const char *message,
-                              const char *allow)
+static void finish(struct http_server *s, struct req_ctx *rc)
 {
-    struct http_response resp = {0};
-    buf_init(&resp.body, 4096);
-    http_resp_error(&rc->req, &resp, status, cls, NULL, message);
-    if (allow && http_resp_header(&rc->req, &resp, "Allow", allow) != AB_OK)
-        resp.status = 500;
-    enum MHD_Result ret = queue(rc, &resp);
-    buf_cleanup(&resp.body);
-    return ret;
+    if (s->opts.after)
+        s->opts.after(&rc->req, &rc->resp, rc->route, s->opts.ctx);
+    log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),
+              LOG_STR("path", rc->req.path), LOG_INT("status", rc->resp.status),
+              LOG_INT("us", clock_mono_us() - rc->req.started_us));
 }
+
+/* Refuse before the handler runs (the body, if any, is discarded). */
+static void refuse(struct req_ctx *rc, int status, const char *cls, const char *message)
+{
+    if (rc->refused)
+        return;
+    rc->refused = true;
+    http_resp_error(&rc->req, &rc->resp, status, cls, NULL, message);
+}
+
+static const char *allowed_methods(struct http_server *s, struct req_ctx *rc);
 
 /* Find the route; sets rc->route, or an early refusal (404/405). */
 static void route_request(struct http_server *s, struct req_ctx *rc)
@@ -326,13 +354,11 @@ static void route_request(struct http_server *s, struct req_ctx *rc)
         return;
     }
     if (path_matched) {
-        rc->early_status = 405;
-        rc->early_class = "not_found";
-        rc->early_message = "method not allowed on this path";
+        refuse(rc, 405, "not_found", "method not allowed on this path");
+        if (http_resp_header(&rc->req, &rc->resp, "Allow", allowed_methods(s, rc)))
+            rc->resp.status = 500;
     } else {
-        rc->early_status = 404;
-        rc->early_class = "not_found";
-        rc->early_message = "no such route";
+        refuse(rc, 404, "not_found", "no such route");
     }
 }
 
@@ -369,50 +395,40 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!rc->req.method) {
         /* first call: headers are complete */
         rc->req.method = arena_strdup(rc->req.arena, method);
+        rc->req.started_us = clock_mono_us();
         rc->counted = true;
         atomic_fetch_add(&s->in_flight, 1);
+        buf_init(&rc->resp.body, RESPONSE_MAX);
+        rc->resp.status = 200;
         set_correlation_id(&rc->req, http_header(&rc->req, "X-Correlation-Id"));
         route_request(s, rc);
-        if (rc->route) {
-            size_t max = rc->route->max_body ? rc->route->max_body : s->opts.max_body;
-            buf_init(&rc->body, max);
-            const char *cl = http_header(&rc->req, "Content-Length");
-            int64_t len;
-            if (cl && str_to_i64(cl, &len) == AB_OK && (len < 0 || (uint64_t)len > max)) {
-                rc->early_status = 413;
-                rc->early_class = "too_large";
-                rc->early_message = "request body exceeds the limit for this route";
-            }
-        }
+        if (!rc->route)
+            return MHD_YES;
+        size_t max = rc->route->max_body ? rc->route->max_body : s->opts.max_body;
+        buf_init(&rc->body, max);
+        const char *cl = http_header(&rc->req, "Content-Length");
+        int64_t len;
+        if (s->opts.before && !s->opts.before(&rc->req, &rc->resp, rc->route, s->opts.ctx))
+            rc->refused = true;
+        else if (cl && str_to_i64(cl, &len) == AB_OK && (len < 0 || (uint64_t)len > max))
+            refuse(rc, 413, "too_large", "request body exceeds the limit for this route");
         return MHD_YES;
     }
 
     if (*upload_data_size) {
-        if (!rc->early_status && buf_append(&rc->body, upload_data, *upload_data_size)) {
-            rc->early_status = 413;
-            rc->early_class = "too_large";
-            rc->early_message = "request body exceeds the limit for this route";
-        }
+        if (!rc->refused && buf_append(&rc->body, upload_data, *upload_data_size))
+            refuse(rc, 413, "too_large", "request body exceeds the limit for this route");
         *upload_data_size = 0;
         return MHD_YES;
     }
 
-    if (rc->early_status)
-        return refuse(rc, rc->early_status, rc->early_class, rc->early_message,
-                      rc->early_status == 405 ? allowed_methods(s, rc) : NULL);
-
-    rc->req.body = buf_str(&rc->body);
-    rc->req.body_len = rc->body.len;
-    struct http_response resp = {0};
-    resp.status = 200;
-    buf_init(&resp.body, RESPONSE_MAX);
-    int64_t t0 = clock_mono_ms();
-    rc->route->handler(&rc->req, &resp, s->opts.ctx);
-    enum MHD_Result ret = queue(rc, &resp);
-    log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),
-              LOG_STR("route", rc->req.route), LOG_INT("status", resp.status),
-              LOG_INT("ms", clock_mono_ms() - t0));
-    buf_cleanup(&resp.body);
+    if (!rc->refused) {
+        rc->req.body = buf_str(&rc->body);
+        rc->req.body_len = rc->body.len;
+        rc->route->handler(&rc->req, &rc->resp, s->opts.ctx);
+    }
+    enum MHD_Result ret = queue(rc, &rc->resp);
+    finish(s, rc);
     return ret;
 }
 

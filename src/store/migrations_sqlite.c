@@ -228,7 +228,29 @@ static const char *const v1[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1};
+/* 1 -> 2: API keys (hashed) and webhook subscriptions */
+static const char *const v2[] = {
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  name TEXT,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  scopes TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER) STRICT",
+    "CREATE INDEX api_keys_tenant ON api_keys(tenant, created_at)",
+    "CREATE TABLE webhook_subscriptions ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  url TEXT NOT NULL,"
+    "  event_types TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX webhook_subscriptions_tenant ON webhook_subscriptions(tenant, created_at)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));
