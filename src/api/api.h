@@ -32,4 +32,10 @@ struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n /* OUT */
  * rate limits, batch admission (before); metrics (after). */
 void api_hooks(http_before_fn *before /* OUT */, http_after_fn *after /* OUT */);
 
+/* Tell long-running handlers the service is stopping: pending long polls
+ * (GET /v1/events?wait=) answer what they have within about a second
+ * instead of waiting out their time. Call before http_server_stop(); it
+ * cannot be undone. Thread-safe. */
+void api_shutdown_begin(void);
+
 #endif

@@ -81,5 +81,5 @@ const struct http_route api_ops_routes[] = {
     {"GET", "/healthz", healthz, 0, API_PUBLIC},
     {"GET", "/readyz", readyz, 0, API_PUBLIC},
     {"GET", "/metrics", metrics, 0, SCOPE_READ | API_OPEN_ON_LOOPBACK},
+    {NULL, NULL, NULL, 0, 0},
 };
-const size_t api_ops_routes_n = sizeof(api_ops_routes) / sizeof(api_ops_routes[0]);

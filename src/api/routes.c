@@ -2,7 +2,8 @@
  *
  * routes.c: the service's route table, assembled from each API module's
  * table. The order matters: action routes (`{id}:verb`) come before the
- * plain routes they would otherwise shadow (see http.h).
+ * plain routes they would otherwise shadow (see http.h), so each module
+ * lists its action routes first.
  */
 #include <string.h>
 
@@ -10,16 +11,32 @@
 #include "api/api_int.h"
 #include "core/xmalloc.h"
 
+static size_t count(const struct http_route *t)
+{
+    size_t n = 0;
+    while (t[n].method)
+        n++;
+    return n;
+}
+
 struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n)
 {
-    size_t total = api_ops_routes_n + (ctx->fake_clock ? api_test_routes_n : 0);
-    struct http_route *r = xcalloc(total, sizeof(*r));
+    const struct http_route *tables[] = {
+        api_ops_routes,        api_readings_routes, api_assets_routes,
+        api_workorders_routes, api_events_routes,   ctx->fake_clock ? api_test_routes : NULL,
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        if (tables[i])
+            total += count(tables[i]);
+    struct http_route *r = xcalloc(total ? total : 1, sizeof(*r));
     size_t k = 0;
-    memcpy(r + k, api_ops_routes, api_ops_routes_n * sizeof(*r));
-    k += api_ops_routes_n;
-    if (ctx->fake_clock) {
-        memcpy(r + k, api_test_routes, api_test_routes_n * sizeof(*r));
-        k += api_test_routes_n;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (!tables[i])
+            continue;
+        size_t c = count(tables[i]);
+        memcpy(r + k, tables[i], c * sizeof(*r));
+        k += c;
     }
     *n = k;
     return r;

@@ -77,5 +77,5 @@ static void clock_post(struct http_request *req, struct http_response *resp, voi
 const struct http_route api_test_routes[] = {
     {"GET", "/_test/clock", clock_get, 0, 0},
     {"POST", "/_test/clock", clock_post, 4096, 0},
+    {NULL, NULL, NULL, 0, 0},
 };
-const size_t api_test_routes_n = sizeof(api_test_routes) / sizeof(api_test_routes[0]);

@@ -2,7 +2,7 @@
  *
  * cmd_backup.c: `assetbridge backup FILE`: an online copy of the store,
  * safe while the service runs (SQLite's backup API, in small steps, through
- * a connection of its own). Restoring is documented in docs/operations.md.
+ * a connection of its own). Restoring is documented in docs/operations.md (backup and restore).
  */
 #include <errno.h>
 #include <getopt.h>

@@ -12,6 +12,7 @@ const struct cli_command cli_commands[] = {
     {"check-config", "check a configuration file and report every problem", cmd_check_config},
     {"backup", "write an online copy of the store to a file", cmd_backup},
     {"apikey", "create, list and revoke API keys", cmd_apikey},
+    {"exceptions", "list and resolve mapping exceptions of a running service", cmd_exceptions},
     {"version", "print the version", cmd_version},
     {"help", "show this help", cmd_help},
     {NULL, NULL, NULL},

@@ -263,6 +263,7 @@ int cmd_serve(int argc, char **argv)
         ;
     log_info(NULL, "shutting down", LOG_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
              LOG_INT("in_flight", http_server_in_flight(srv)));
+    api_shutdown_begin(); /* long polls give up instead of holding the grace period */
     http_server_stop(srv, SHUTDOWN_GRACE_MS);
     srv = NULL;
     store_retention_stop(retention);

@@ -49,6 +49,7 @@ struct req_ctx {
     const struct http_route *route;
     struct http_response resp; /* filled by a refusal or the handler */
     bool refused;              /* answered before the handler: 404, 405, 413, the before hook */
+    bool finished;             /* the after hook ran */
     bool counted;
 };
 
@@ -278,6 +279,8 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
     return rc;
 }
 
+static void finish(struct http_server *s, struct req_ctx *rc);
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -287,6 +290,12 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_ctx *rc = *con_cls;
     if (!rc)
         return;
+    /* a client that went away before its response still releases what the
+     * before hook took (batch slots) and is counted, as 499 */
+    if (rc->req.method && !rc->finished) {
+        rc->resp.status = 499;
+        finish(s, rc);
+    }
     if (rc->counted)
         atomic_fetch_sub(&s->in_flight, 1);
     buf_cleanup(&rc->body);
@@ -313,6 +322,7 @@ static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
 
 static void finish(struct http_server *s, struct req_ctx *rc)
 {
+    rc->finished = true;
     if (s->opts.after)
         s->opts.after(&rc->req, &rc->resp, rc->route, s->opts.ctx);
     log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),

@@ -94,6 +94,8 @@ static const char SQL_BY_SERIAL[] = "SELECT asset_ref FROM assets WHERE tenant =
                                     "serial_number = ? ORDER BY asset_ref LIMIT 9";
 static const char SQL_LINK_GET[] =
     "SELECT asset_ref FROM asset_links WHERE tenant = ? AND provider = ? AND native_id = ?";
+static const char SQL_LINK_GET_FULL[] = "SELECT asset_ref, linked_at FROM asset_links WHERE "
+                                        "tenant = ? AND provider = ? AND native_id = ?";
 
 static enum ab_rc exists(struct store_db *db, const char *sql, const char *tenant, const char *key,
                          bool *found)
@@ -589,4 +591,72 @@ enum ab_rc store_link_lookup(struct store_read *r, const char *tenant, const cha
                              const char *native_id, struct arena *a, const char **asset_ref)
 {
     return link_get(store_read_db(r), tenant, provider, native_id, a, asset_ref);
+}
+
+enum ab_rc store_link_get_tx(struct store_tx *tx, const char *tenant, const char *provider,
+                             const char *native_id, struct arena *a, struct store_link *out)
+{
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    bool row = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_LINK_GET_FULL, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttt", tenant, provider, native_id);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (rc)
+        return rc;
+    if (!row)
+        return AB_ENOTFOUND;
+    out->provider = arena_strdup(a, provider);
+    out->native_id = arena_strdup(a, native_id);
+    out->asset_ref = store_col_text(db, st, 0, a);
+    out->linked_at = store_col_int(db, st, 1);
+    return store_step_done(db, st);
+}
+
+/* ---- objects of an asset ------------------------------------------------------------ */
+
+static const char SQL_OBJECTS_BY_ASSET[] =
+    "SELECT id, status, due_at, doc, revision, created_at, updated_at FROM objects"
+    " WHERE tenant = ? AND asset_ref = ? AND kind = ? ORDER BY updated_at DESC, id LIMIT ?";
+
+enum ab_rc store_objects_by_asset(struct store_read *r, const char *tenant, const char *asset_ref,
+                                  const char *kind, struct arena *a,
+                                  struct store_asset_object **out, size_t *n)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(db, SQL_OBJECTS_BY_ASSET, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttti", tenant, asset_ref, kind,
+                            (int64_t)STORE_OBJECTS_BY_ASSET_MAX);
+    if (rc)
+        return rc;
+    size_t cap = 4, k = 0;
+    struct store_asset_object *v = arena_alloc(a, cap * sizeof(*v));
+    bool row = false;
+    while (!(rc = store_step_row(db, st, &row)) && row) {
+        if (k == cap) {
+            struct store_asset_object *w = arena_alloc(a, 2 * cap * sizeof(*v));
+            memcpy(w, v, k * sizeof(*v));
+            v = w;
+            cap *= 2;
+        }
+        struct store_asset_object *o = &v[k++];
+        o->kind = arena_strdup(a, kind);
+        o->id = store_col_text(db, st, 0, a);
+        o->asset_ref = arena_strdup(a, asset_ref);
+        o->status = store_col_text(db, st, 1, a);
+        o->due_at = store_col_time(db, st, 2);
+        o->doc = store_col_text(db, st, 3, a);
+        o->revision = store_col_int(db, st, 4);
+        o->created_at = store_col_int(db, st, 5);
+        o->updated_at = store_col_int(db, st, 6);
+    }
+    if (rc)
+        return rc;
+    *out = v;
+    *n = k;
+    return AB_OK;
 }

@@ -117,4 +117,33 @@ enum ab_rc store_link_lookup(struct store_read *r, const char *tenant, const cha
                              const char *native_id, struct arena *a,
                              const char **asset_ref /* OUT */) AB_MUST_CHECK;
 
+/* The link of (provider, native_id) inside a write job (to tell a new link
+ * from an existing one); AB_ENOTFOUND when unlinked. Strings live in a. */
+enum ab_rc store_link_get_tx(struct store_tx *tx, const char *tenant, const char *provider,
+                             const char *native_id, struct arena *a,
+                             struct store_link *out /* OUT */) AB_MUST_CHECK;
+
+/* ---- objects of an asset (calibration, plans, work orders) ---------------- */
+
+#define STORE_OBJECTS_BY_ASSET_MAX 1000
+
+/* A canonical object as the objects table keeps it. */
+struct store_asset_object {
+    const char *kind; /* "calibration", "maintenance_plan", "work_order", ... */
+    const char *id;
+    const char *asset_ref;
+    const char *status; /* NULL when the object has none */
+    int64_t due_at;     /* INT64_MIN when none */
+    const char *doc;    /* canonical JSON text */
+    int64_t revision;
+    int64_t created_at, updated_at;
+};
+
+/* The objects of kind that refer to asset_ref, most recently updated first,
+ * at most STORE_OBJECTS_BY_ASSET_MAX. Strings live in a; *n may be 0. */
+enum ab_rc store_objects_by_asset(struct store_read *r, const char *tenant, const char *asset_ref,
+                                  const char *kind, struct arena *a,
+                                  struct store_asset_object **out /* OUT */,
+                                  size_t *n /* OUT */) AB_MUST_CHECK;
+
 #endif

@@ -4,11 +4,14 @@
  */
 #include "store/events.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/xmalloc.h"
+#include "store/events_int.h"
 #include "store/store_int.h"
 
 static const char SQL_TENANT_ENSURE[] =
@@ -135,4 +138,71 @@ enum ab_rc store_events_last_seq(struct store_read *r, const char *tenant, int64
         return rc;
     *seq = row ? store_col_int(db, st, 0) : 0;
     return AB_OK;
+}
+
+/* ---- commit notification ------------------------------------------------------ */
+
+void store_events_notify_init(struct store_events_notify *n)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&n->lock, NULL);
+    pthread_cond_init(&n->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    n->gen = 0;
+}
+
+void store_events_notify_cleanup(struct store_events_notify *n)
+{
+    pthread_cond_destroy(&n->cv);
+    pthread_mutex_destroy(&n->lock);
+}
+
+void store_events_notify_commit(struct store_events_notify *n)
+{
+    pthread_mutex_lock(&n->lock);
+    n->gen++;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->lock);
+}
+
+uint64_t store_events_gen(struct store *s)
+{
+    struct store_events_notify *n = store_events_notify_of(s);
+    pthread_mutex_lock(&n->lock);
+    uint64_t g = n->gen;
+    pthread_mutex_unlock(&n->lock);
+    return g;
+}
+
+enum ab_rc store_events_wait(struct store *s, uint64_t seen_gen, int64_t timeout_ms, uint64_t *gen)
+{
+    struct store_events_notify *n = store_events_notify_of(s);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms > 0) {
+        deadline.tv_sec += (time_t)(timeout_ms / 1000);
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&n->lock);
+    int err = 0;
+    while (n->gen == seen_gen && timeout_ms > 0 && err != ETIMEDOUT)
+        err = pthread_cond_timedwait(&n->cv, &n->lock, &deadline);
+    uint64_t now = n->gen;
+    pthread_mutex_unlock(&n->lock);
+    if (now == seen_gen)
+        return AB_ETIMEOUT;
+    if (gen)
+        *gen = now;
+    return AB_OK;
+}
+
+void store_events_wake_all(struct store *s)
+{
+    store_events_notify_commit(store_events_notify_of(s));
 }

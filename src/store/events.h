@@ -44,4 +44,35 @@ enum ab_rc store_events_list(struct store_read *r, const char *tenant, int64_t a
 enum ab_rc store_events_last_seq(struct store_read *r, const char *tenant,
                                  int64_t *seq /* OUT */) AB_MUST_CHECK;
 
+/* ---- waiting for new events (long polls) ------------------------------------
+ *
+ * Every successful group commit bumps a per-store generation counter and
+ * wakes the waiters. A long poll reads the generation BEFORE it reads the
+ * events, and waits only if it found none; a commit between the read and the
+ * wait has already moved the generation, so no wake-up is lost:
+ *
+ *     uint64_t gen = store_events_gen(s);
+ *     for (;;) {
+ *         read the events after `after`; if there are any, answer them
+ *         if out of time, answer none
+ *         (void)store_events_wait(s, gen, remaining_ms, &gen);
+ *     }
+ *
+ * A commit need not have appended events for this tenant (or any): a waiter
+ * re-reads and waits again. Thread-safe. */
+
+/* The current commit generation of s. */
+uint64_t store_events_gen(struct store *s);
+
+/* Block until the generation of s differs from seen_gen, or timeout_ms
+ * (monotonic milliseconds; <= 0 does not block) has passed. AB_OK with *gen
+ * = the generation now when it moved; AB_ETIMEOUT (and *gen unchanged from
+ * seen_gen) otherwise. gen may be NULL. */
+enum ab_rc store_events_wait(struct store *s, uint64_t seen_gen, int64_t timeout_ms,
+                             uint64_t *gen /* OUT */) AB_MUST_CHECK;
+
+/* Wake every waiter now by bumping the generation as a commit would (they
+ * return AB_OK, re-read and find what is there). Harmless at any time. */
+void store_events_wake_all(struct store *s);
+
 #endif

@@ -754,3 +754,52 @@ enum ab_rc store_mapping_exception_resolve(struct store_tx *tx, const char *tena
     }
     return rc;
 }
+
+/* ---- listing exceptions page by page ------------------------------------------------- */
+
+static const char SQL_EXC_PAGE[] =
+    "SELECT id, provider, entity, native_id, reason, message, candidates, change, state,"
+    " resolution, created_at, resolved_at FROM mapping_exceptions"
+    " WHERE tenant = ?1 AND (?2 IS NULL OR state = ?2)"
+    " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
+    " ORDER BY created_at, id LIMIT ?5";
+
+enum ab_rc store_mapping_exceptions_page(struct store_read *r, const char *tenant,
+                                         const char *state, int64_t after_created_at,
+                                         const char *after_id, size_t limit, struct arena *a,
+                                         struct store_mapping_exception **out, size_t *n)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(db, SQL_EXC_PAGE, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttiti", tenant, state, after_created_at,
+                            after_id ? after_id : "", (int64_t)limit);
+    if (rc)
+        return rc;
+    struct store_mapping_exception *v = arena_zalloc(a, (limit ? limit : 1) * sizeof(*v));
+    size_t k = 0;
+    bool row = false;
+    while (k < limit && !(rc = store_step_row(db, st, &row)) && row) {
+        struct store_mapping_exception *e = &v[k++];
+        e->id = store_col_text(db, st, 0, a);
+        e->tenant = arena_strdup(a, tenant);
+        e->provider = store_col_text(db, st, 1, a);
+        e->entity = store_col_text(db, st, 2, a);
+        e->native_id = store_col_text(db, st, 3, a);
+        e->reason = store_col_text(db, st, 4, a);
+        e->message = store_col_text(db, st, 5, a);
+        e->candidates = store_col_text(db, st, 6, a);
+        e->change = store_col_text(db, st, 7, a);
+        e->state = store_col_text(db, st, 8, a);
+        e->resolution = store_col_text(db, st, 9, a);
+        e->created_at = store_col_int(db, st, 10);
+        e->resolved_at = store_col_time(db, st, 11);
+    }
+    db->ops->reset(st); /* a full page stops short of the statement's end */
+    if (rc)
+        return rc;
+    *out = v;
+    *n = k;
+    return AB_OK;
+}

@@ -25,10 +25,12 @@
 #define AB_STORE_RECORDS_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
 #include "core/result.h"
+#include "store/journal.h"
 #include "store/store.h"
 
 struct store_record {
@@ -82,5 +84,15 @@ enum ab_rc store_mapping_exception_resolve(struct store_tx *tx, const char *tena
                                            enum store_resolve_action action, const char *target,
                                            const char *actor, struct arena *a,
                                            struct store_upsert_result *res /* OUT */) AB_MUST_CHECK;
+
+/* Mapping exceptions of tenant in state (NULL = any), oldest first by
+ * (created_at, id), strictly after the cursor (after_created_at, after_id);
+ * pass INT64_MIN, "" for the first page. At most limit rows; strings live
+ * in a. */
+enum ab_rc store_mapping_exceptions_page(struct store_read *r, const char *tenant,
+                                         const char *state, int64_t after_created_at,
+                                         const char *after_id, size_t limit, struct arena *a,
+                                         struct store_mapping_exception **out /* OUT */,
+                                         size_t *n /* OUT */) AB_MUST_CHECK;
 
 #endif

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
+#include "store/events_int.h"
 #include "store/readings_int.h"
 #include "store/store_int.h"
 
@@ -75,6 +76,9 @@ struct store {
 
     /* stats */
     atomic_uint_fast64_t commits, jobs, jobs_failed, commit_us;
+
+    /* signalled after every group commit (store_events_wait, events.c) */
+    struct store_events_notify events;
 };
 
 /* ---- connections and statements ---------------------------------------- */
@@ -298,6 +302,7 @@ static enum ab_rc run_group(struct store *s, struct store_job *list)
     store_group_cleanup(&group);
     atomic_fetch_add(&s->commits, 1);
     atomic_fetch_add(&s->jobs, ok);
+    store_events_notify_commit(&s->events);
     return AB_OK;
 }
 
@@ -474,6 +479,7 @@ enum ab_rc store_open(const struct config_store *cfg, struct store **out, char *
     pthread_cond_init(&s->work, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_free, NULL);
+    store_events_notify_init(&s->events);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the store writer thread: %s", strerror(errno));
         db_free(s->wdb);
@@ -504,6 +510,7 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_free);
+    store_events_notify_cleanup(&s->events);
     log_info(NULL, "store closed", LOG_STR("path", s->path));
     free(s);
 }
@@ -586,6 +593,11 @@ void store_read_end(struct store_read *r)
 struct store_db *store_read_db(struct store_read *r)
 {
     return r->db;
+}
+
+struct store_events_notify *store_events_notify_of(struct store *s)
+{
+    return &s->events;
 }
 
 /* ---- misc ------------------------------------------------------------------ */

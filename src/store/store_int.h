@@ -110,7 +110,7 @@ extern const int store_sqlite_n_migrations;
 
 /* ---- connections with a statement cache (store.c) ------------------------ */
 
-#define STORE_STMT_CACHE 64
+#define STORE_STMT_CACHE 256
 
 /* A connection as store.c sees it: the backend handle plus prepared
  * statements cached by the address of their (static) SQL text. */
