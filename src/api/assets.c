@@ -478,6 +478,12 @@ static void asset_put(struct http_request *req, struct http_response *resp, void
                         "an asset belongs to the tenant of the API key");
         return;
     }
+    /* what GET adds is read-only: a GET body can be PUT back after an edit */
+    static const char *const read_only[] = {"revision", "created_at",       "updated_at",
+                                            "links",    "meters",           "calibration",
+                                            "plans",    "open_work_orders", NULL};
+    for (size_t i = 0; read_only[i]; i++)
+        json_object_del(body, read_only[i]);
     j.kind = CHANGE_PUT;
     j.asset_ref = ref;
     j.body = body;

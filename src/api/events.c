@@ -300,12 +300,13 @@ static bool webhook_body_check(struct http_request *req, struct http_response *r
 
 struct webhook_add_job {
     struct store_webhook w;
+    const char *actor;
 };
 
 static enum ab_rc webhook_add_job(struct store_tx *tx, void *arg)
 {
     const struct webhook_add_job *j = arg;
-    return store_webhook_add(tx, &j->w);
+    return store_webhook_add(tx, &j->w, j->actor);
 }
 
 static void webhook_create(struct http_request *req, struct http_response *resp, void *ctxp)
@@ -325,14 +326,16 @@ static void webhook_create(struct http_request *req, struct http_response *resp,
     char secret[2 * WEBHOOK_SECRET_BYTES + 1];
     id_ulid_new(id);
     webhook_secret_new(secret);
-    struct webhook_add_job job = {{
-        .id = id,
-        .tenant = tenant,
-        .url = url,
-        .event_types = arena_strdup(req->arena, types_text ? types_text : "[]"),
-        .secret = secret,
-        .created_at = clock_now_ms(),
-    }};
+    struct webhook_add_job job = {
+        {
+            .id = id,
+            .tenant = tenant,
+            .url = url,
+            .event_types = arena_strdup(req->arena, types_text ? types_text : "[]"),
+            .secret = secret,
+            .created_at = clock_now_ms(),
+        },
+        api_principal(req)->key_id};
     free(types_text); /* jansson allocated it */
     enum ab_rc rc = store_write(ctx->store, webhook_add_job, &job, req->correlation_id);
     if (rc) {
@@ -404,18 +407,20 @@ static void webhook_list(struct http_request *req, struct http_response *resp, v
 struct webhook_delete_job {
     const char *tenant;
     const char *id;
+    const char *actor;
 };
 
 static enum ab_rc webhook_delete_job(struct store_tx *tx, void *arg)
 {
     const struct webhook_delete_job *j = arg;
-    return store_webhook_delete(tx, j->tenant, j->id);
+    return store_webhook_delete(tx, j->tenant, j->id, j->actor);
 }
 
 static void webhook_delete(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
-    struct webhook_delete_job job = {api_principal(req)->tenant, http_param(req, "id")};
+    struct webhook_delete_job job = {api_principal(req)->tenant, http_param(req, "id"),
+                                     api_principal(req)->key_id};
     enum ab_rc rc = store_write(ctx->store, webhook_delete_job, &job, req->correlation_id);
     if (rc) {
         api_error_rc(req, resp, rc, NULL,

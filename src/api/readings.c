@@ -26,7 +26,7 @@
 #include "store/assets.h"
 #include "store/readings.h"
 
-#define BATCH_ROUTE_MAX_BODY (16u * 1024 * 1024) /* also checked against the config */
+#define BATCH_ROUTE_MAX_BODY (16u * 1024 * 1024) /* replaced by server.limits.max_batch_body */
 #define INGESTED_METRIC "assetbridge_readings_ingested_total"
 
 static struct store_readings_policy policy_of(const struct api_ctx *ctx)
@@ -158,11 +158,6 @@ static void readings_batch(struct http_request *req, struct http_response *resp,
         http_resp_error(req, resp, 415, "validation", NULL,
                         "send the batch as application/x-ndjson (one reading per line) or "
                         "application/json (an array of readings)");
-        return;
-    }
-    if ((int64_t)req->body_len > ctx->cfg->server.limits.max_batch_body) {
-        http_resp_error(req, resp, 413, "too_large", NULL,
-                        "the batch body exceeds server.limits.max_batch_body");
         return;
     }
 

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "api/api_util.h"
 #include "core/xmalloc.h"
 
 static size_t count(const struct http_route *t)
@@ -38,6 +39,10 @@ struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n)
         memcpy(r + k, tables[i], c * sizeof(*r));
         k += c;
     }
+    /* batch bodies take their ceiling from the configuration */
+    for (size_t i = 0; i < k; i++)
+        if ((r[i].flags & API_BATCH_BODY) && ctx->cfg)
+            r[i].max_body = (size_t)ctx->cfg->server.limits.max_batch_body;
     *n = k;
     return r;
 }

@@ -493,7 +493,7 @@ static void wo_patch(struct http_request *req, struct http_response *resp, void 
         if (strcmp(key, "common_status") == 0) {
             http_resp_error(req, resp, 422, "validation", "common_status",
                             "the status changes only through the actions :assign, :start, :hold,"
-                            " :complete, :close, :reopen, :cancel");
+                            " :complete, :close, :reopen, :cancel, :submit");
             return;
         }
         char field[140];
@@ -530,6 +530,10 @@ static enum ab_rc verb_edit(struct model_work_order *wo, struct arena *a, void *
     case MODEL_WO_VERB_START:
         if (wo->started_at == MODEL_TIME_UNSET)
             wo->started_at = v->now;
+        break;
+    case MODEL_WO_VERB_SUBMIT:
+        if (wo->opened_at == MODEL_TIME_UNSET)
+            wo->opened_at = v->now;
         break;
     case MODEL_WO_VERB_COMPLETE: wo->completed_at = v->now; break;
     case MODEL_WO_VERB_CLOSE: wo->closed_at = v->now; break;
@@ -601,6 +605,11 @@ static void wo_reopen(struct http_request *req, struct http_response *resp, void
 static void wo_cancel(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     simple_verb(req, resp, ctxp, MODEL_WO_VERB_CANCEL);
+}
+
+static void wo_submit(struct http_request *req, struct http_response *resp, void *ctxp)
+{
+    simple_verb(req, resp, ctxp, MODEL_WO_VERB_SUBMIT);
 }
 
 static void wo_complete(struct http_request *req, struct http_response *resp, void *ctxp)
@@ -1126,6 +1135,7 @@ const struct http_route api_workorders_routes[] = {
     {"POST", "/v1/work-orders/{id}:close", wo_close, 0, SCOPE_WRITE},
     {"POST", "/v1/work-orders/{id}:reopen", wo_reopen, 0, SCOPE_WRITE},
     {"POST", "/v1/work-orders/{id}:cancel", wo_cancel, 0, SCOPE_WRITE},
+    {"POST", "/v1/work-orders/{id}:submit", wo_submit, 0, SCOPE_WRITE},
     {"POST", "/v1/work-orders/{id}/attachments", wo_attach, 0, SCOPE_WRITE},
     {"GET", "/v1/work-orders", wo_search, 0, SCOPE_READ},
     {"POST", "/v1/work-orders", wo_create, 0, SCOPE_WRITE},

@@ -25,7 +25,7 @@ static const char *const sync_names[] = {
 };
 _Static_assert(MODEL_NELEM(sync_names) == MODEL_SYNC_STATE_COUNT, "sync state names");
 static const char *const verb_names[] = {
-    "assign", "start", "hold", "complete", "close", "reopen", "cancel",
+    "assign", "start", "hold", "complete", "close", "reopen", "cancel", "submit",
 };
 _Static_assert(MODEL_NELEM(verb_names) == MODEL_WO_VERB_COUNT, "verb names");
 
@@ -55,7 +55,7 @@ static const enum model_wo_status verb_targets[MODEL_WO_VERB_COUNT] = {
     [MODEL_WO_VERB_ASSIGN] = MODEL_WO_ASSIGNED,  [MODEL_WO_VERB_START] = MODEL_WO_IN_PROGRESS,
     [MODEL_WO_VERB_HOLD] = MODEL_WO_ON_HOLD,     [MODEL_WO_VERB_COMPLETE] = MODEL_WO_COMPLETED,
     [MODEL_WO_VERB_CLOSE] = MODEL_WO_CLOSED,     [MODEL_WO_VERB_REOPEN] = MODEL_WO_OPEN,
-    [MODEL_WO_VERB_CANCEL] = MODEL_WO_CANCELLED,
+    [MODEL_WO_VERB_CANCEL] = MODEL_WO_CANCELLED, [MODEL_WO_VERB_SUBMIT] = MODEL_WO_OPEN,
 };
 
 static bool status_ok(enum model_wo_status s)
@@ -115,6 +115,8 @@ enum ab_rc model_wo_verb_apply(enum model_wo_verb verb, enum model_wo_status fro
     bool ok = model_wo_transition_allowed(from, target);
     if (verb == MODEL_WO_VERB_REOPEN)
         ok = ok && (from == MODEL_WO_COMPLETED || from == MODEL_WO_CLOSED);
+    if (verb == MODEL_WO_VERB_SUBMIT)
+        ok = ok && from == MODEL_WO_DRAFT;
     if (!ok) {
         char allowed[160];
         model_wo_allowed_next_str(from, allowed, sizeof(allowed));

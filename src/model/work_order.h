@@ -73,6 +73,7 @@ enum model_wo_verb {
     MODEL_WO_VERB_CLOSE,      /* -> closed */
     MODEL_WO_VERB_REOPEN,     /* -> open, only from completed or closed */
     MODEL_WO_VERB_CANCEL,     /* -> cancelled */
+    MODEL_WO_VERB_SUBMIT,     /* -> open, only from draft (a draft approved for the provider) */
     MODEL_WO_VERB_COUNT
 };
 

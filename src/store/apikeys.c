@@ -152,7 +152,20 @@ static const char SQL_HOOKS_LIST[] =
 static const char SQL_HOOK_DELETE[] =
     "DELETE FROM webhook_subscriptions WHERE tenant = ? AND id = ?";
 
-enum ab_rc store_webhook_add(struct store_tx *tx, const struct store_webhook *w)
+static enum ab_rc audit_hook(struct store_tx *tx, const char *tenant, const char *action,
+                             const char *id, const char *actor)
+{
+    char subject[80];
+    snprintf(subject, sizeof(subject), "webhook/%s", id);
+    struct store_audit au = {0};
+    au.tenant = tenant;
+    au.actor = actor ? actor : "system";
+    au.action = action;
+    au.subject = subject;
+    return store_audit_add(tx, &au);
+}
+
+enum ab_rc store_webhook_add(struct store_tx *tx, const struct store_webhook *w, const char *actor)
 {
     struct store_stmt *st;
     enum ab_rc rc = store_tenant_ensure(tx, w->tenant);
@@ -160,9 +173,11 @@ enum ab_rc store_webhook_add(struct store_tx *tx, const struct store_webhook *w)
         rc = store_db_stmt(tx->db, SQL_HOOK_ADD, &st);
     if (!rc)
         rc = store_bind_all(tx->db, st, "ttttti", w->id, w->tenant, w->url, w->event_types,
-                            w->secret, clock_now_ms());
+                            w->secret, w->created_at > 0 ? w->created_at : clock_now_ms());
     if (!rc)
         rc = store_step_done(tx->db, st);
+    if (!rc)
+        rc = audit_hook(tx, w->tenant, "webhook.create", w->id, actor);
     return rc;
 }
 
@@ -201,7 +216,8 @@ enum ab_rc store_webhooks_list(struct store_read *r, const char *tenant, struct 
     return AB_OK;
 }
 
-enum ab_rc store_webhook_delete(struct store_tx *tx, const char *tenant, const char *id)
+enum ab_rc store_webhook_delete(struct store_tx *tx, const char *tenant, const char *id,
+                                const char *actor)
 {
     struct store_stmt *st;
     enum ab_rc rc = store_db_stmt(tx->db, SQL_HOOK_DELETE, &st);
@@ -211,5 +227,7 @@ enum ab_rc store_webhook_delete(struct store_tx *tx, const char *tenant, const c
         rc = store_step_done(tx->db, st);
     if (!rc && tx->db->ops->changes(tx->db->conn) == 0)
         rc = AB_ENOTFOUND;
+    if (!rc)
+        rc = audit_hook(tx, tenant, "webhook.delete", id, actor);
     return rc;
 }

@@ -55,12 +55,16 @@ struct store_webhook {
     int64_t created_at;
 };
 
-enum ab_rc store_webhook_add(struct store_tx *tx, const struct store_webhook *w) AB_MUST_CHECK;
+/* Add a subscription (w->created_at is used when set, else now); audited by
+ * actor. */
+enum ab_rc store_webhook_add(struct store_tx *tx, const struct store_webhook *w,
+                             const char *actor) AB_MUST_CHECK;
 enum ab_rc store_webhooks_list(struct store_read *r, const char *tenant, struct arena *a,
                                struct store_webhook **out /* OUT */,
                                size_t *n /* OUT */) AB_MUST_CHECK;
-/* AB_ENOTFOUND when the tenant has no such subscription. */
-enum ab_rc store_webhook_delete(struct store_tx *tx, const char *tenant,
-                                const char *id) AB_MUST_CHECK;
+/* Delete a subscription, audited by actor. AB_ENOTFOUND when the tenant has
+ * no such subscription. */
+enum ab_rc store_webhook_delete(struct store_tx *tx, const char *tenant, const char *id,
+                                const char *actor) AB_MUST_CHECK;
 
 #endif

@@ -116,6 +116,18 @@ class AssetsApiTest(unittest.TestCase):
         self.assertNotIn("owner_org", b)
         self.assertEqual(b["attributes"], {"b": "x", "c": True})
 
+    def test_get_edit_put_round_trip(self):
+        st, h, b = self.put("FX-ROUND", {"name": "R", "type": "fixture", "site": "plant-1"})
+        self.assertEqual(st, 201, b)
+        st, h, detail = self.req("GET", "/v1/assets/FX-ROUND")
+        self.assertEqual(st, 200)
+        self.assertIn("links", detail)  # read-only parts of the detail view
+        detail["name"] = "R2"
+        st, h2, b = self.put("FX-ROUND", detail, headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, b)
+        self.assertEqual(b["name"], "R2")
+        self.assertEqual(b["revision"], 2)
+
     def test_put_validation(self):
         self.assertError(self.put("FX-VAL", {"type": "spaceship"}), 422, "validation", "type")
         self.assertError(self.put("FX-VAL", {"name": 5}), 400, "validation", "name")

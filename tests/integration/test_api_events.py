@@ -320,6 +320,11 @@ class EventsTest(unittest.TestCase):
         self.assertEqual(st, 404)
         st, _, raw = self.s.request("GET", "/v1/webhooks", headers=admin)
         self.assertEqual([w["id"] for w in raw["items"]], [second["id"]])
+        # creation and deletion are audited
+        st, _, audit = self.s.request("GET", "/v1/audit?subject=webhook/" + created["id"], headers=admin)
+        self.assertEqual(st, 200, audit)
+        self.assertEqual(sorted(a["action"] for a in audit["items"]), ["webhook.create", "webhook.delete"])
+
 
     def test_webhook_validation(self):
         _, admin = self.tenant("admin")

@@ -420,6 +420,35 @@ class ReadingsApiTest(unittest.TestCase):
         st, _, b = self.batch(bodies[2].decode(), "application/x-ndjson")
         self.assertEqual((st, b["accepted"]), (202, 1), b)
 
+    def test_batch_slot_released_when_client_disconnects(self):
+        """Clients admitted to a batch slot that hang up mid-body give their
+        slot back: a batch afterwards is admitted, repeatedly."""
+        self.asset("FX-GONE")
+        body = ndjson([{"asset_ref": "FX-GONE", "meter": CYCLES, "increment": 1}]).encode()
+        for _ in range(3):
+            gone = []
+            for _ in range(2):
+                s = socket.create_connection((self.svc.host, self.svc.port), timeout=30)
+                s.sendall(("POST /v1/readings:batch HTTP/1.1\r\nHost: test\r\n"
+                           "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                           "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                           % (self.keys["ingest"], len(body))).encode())
+                f = s.makefile("rb")
+                self.assertTrue(f.readline().startswith(b"HTTP/1.1 100"))  # admitted
+                f.close()
+                s.sendall(body[:5])
+                gone.append(s)
+            for s in gone:
+                s.close()  # hang up with the slot taken
+            # the service notices the closed connections; a batch must get a slot
+            # again (it would get 503 forever if the slots leaked)
+            for attempt in range(100):
+                st, _, b = self.batch(body.decode(), "application/x-ndjson")
+                if st != 503:
+                    break
+                time.sleep(0.05)
+            self.assertEqual((st, b["accepted"]), (202, 1), b)
+
     # ---- GET ---------------------------------------------------------------
 
     def test_history_paging(self):

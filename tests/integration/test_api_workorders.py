@@ -86,9 +86,14 @@ class WorkOrderApiTest(unittest.TestCase):
         self.assertEqual(err["error"]["class"], "conflict")
         self.assertEqual(err["error"]["allowed"], ["open", "cancelled"])
         self.assertIn("open, cancelled", err["error"]["message"])
-        # no :submit verb exists in the model: a draft can only be cancelled
-        st, _, _ = self.req("w", "POST", "/v1/work-orders/%s:submit" % wid)
-        self.assertIn(st, (404, 405))
+                # a person approves the draft: :submit makes it open, once
+        self.assertNotIn("opened_at", wo)
+        st, _, wo = self.req("w", "POST", "/v1/work-orders/%s:submit" % wid)
+        self.assertEqual((st, wo["common_status"], wo["revision"]), (200, "open", 2))
+        self.assertIn("opened_at", wo)
+        st, _, err = self.req("w", "POST", "/v1/work-orders/%s:submit" % wid)
+        self.assertEqual(st, 409)
+        self.assertIn("cancelled", err["error"]["allowed"])
         st, _, wo = self.req("w", "POST", "/v1/work-orders/%s:cancel" % wid)
         self.assertEqual((st, wo["common_status"]), (200, "cancelled"))
 

@@ -92,7 +92,7 @@ static void test_verbs(void **state)
         {"assign", MODEL_WO_ASSIGNED},  {"start", MODEL_WO_IN_PROGRESS},
         {"hold", MODEL_WO_ON_HOLD},     {"complete", MODEL_WO_COMPLETED},
         {"close", MODEL_WO_CLOSED},     {"reopen", MODEL_WO_OPEN},
-        {"cancel", MODEL_WO_CANCELLED},
+        {"cancel", MODEL_WO_CANCELLED}, {"submit", MODEL_WO_OPEN},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         enum model_wo_verb v;
@@ -111,6 +111,8 @@ static void test_verbs(void **state)
             bool want = model_wo_transition_allowed((enum model_wo_status)f, target);
             if (v == MODEL_WO_VERB_REOPEN)
                 want = f == MODEL_WO_COMPLETED || f == MODEL_WO_CLOSED;
+            if (v == MODEL_WO_VERB_SUBMIT)
+                want = f == MODEL_WO_DRAFT;
             enum ab_rc rc =
                 model_wo_verb_apply((enum model_wo_verb)v, (enum model_wo_status)f, &to, &err);
             assert_int_equal(rc, want ? AB_OK : AB_ECONFLICT);
