@@ -120,9 +120,14 @@ static int do_list(const char *base, const char *key, const char *state, CURL *e
     for (;;) {
         char url[URL_MAX];
         char *cur = cursor ? curl_easy_escape(esc, cursor, 0) : NULL;
-        snprintf(url, sizeof(url), "%s/v1/mapping-exceptions?state=%s&limit=1000%s%s", base,
-                 st ? st : "open", cur ? "&cursor=" : "", cur ? cur : "");
+        int n = snprintf(url, sizeof(url), "%s/v1/mapping-exceptions?state=%s&limit=1000%s%s", base,
+                         st ? st : "open", cur ? "&cursor=" : "", cur ? cur : "");
         curl_free(cur);
+        if (n < 0 || (size_t)n >= sizeof(url)) {
+            fprintf(stderr, "assetbridge exceptions: --url is too long\n");
+            rc = CLI_USAGE;
+            break;
+        }
         free(cursor);
         cursor = NULL;
         long status = 0;
@@ -166,8 +171,12 @@ static int do_resolve(const char *base, const char *key, const char *id, const c
 {
     char *eid = curl_easy_escape(esc, id, 0);
     char url[URL_MAX];
-    snprintf(url, sizeof(url), "%s/v1/mapping-exceptions/%s:resolve", base, eid ? eid : "");
+    int n = snprintf(url, sizeof(url), "%s/v1/mapping-exceptions/%s:resolve", base, eid ? eid : "");
     curl_free(eid);
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        fprintf(stderr, "assetbridge exceptions: --url or the exception id is too long\n");
+        return CLI_USAGE;
+    }
     json_t *req = json_pack("{s:s}", "action", action);
     if (req && asset_ref)
         json_object_set_new(req, "asset_ref", json_string(asset_ref));

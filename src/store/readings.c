@@ -52,9 +52,6 @@ static const char SQL_METER_GET[] = "SELECT id, kind, value, last_read_at, last_
 static const char SQL_METER_NEW[] = "INSERT INTO meters(tenant, asset_ref, type, unit, kind, "
                                     "value, reading_count, created_at, updated_at)"
                                     " VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING id";
-static const char SQL_METER_SAVE[] =
-    "UPDATE meters SET value = ?, last_read_at = ?, last_source = ?,"
-    " reading_count = reading_count + ?, updated_at = ? WHERE id = ?";
 static const char SQL_READING_INSERT[] =
     "INSERT INTO readings(id, meter_id, read_at, amount, is_increment, total, source, flags,"
     " ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -77,9 +74,6 @@ static const char SQL_KEY_RELEASE[] = "DELETE FROM idempotency_keys WHERE id = ?
 /* Reading ids come from a counter that never goes back, so an id is never
  * given twice even after retention deleted the newest rows (an idempotency
  * key names its reading by id). Read once per job, written back once. */
-static const char SQL_NEXT_READING_ID[] = "SELECT value FROM counters WHERE name = 'reading_id'";
-static const char SQL_SAVE_READING_ID[] = "UPDATE counters SET value = ? WHERE name = 'reading_id'";
-
 static int source_of(const char *name)
 {
     enum model_reading_source s;
@@ -101,6 +95,20 @@ static void reject(struct store_reading_result *res, enum ab_rc rc, const char *
     va_end(ap);
 }
 
+/* A new slot in the job's meter list. */
+static struct meter_state *job_meter_add(struct append_job *j)
+{
+    if (j->n_meters == j->cap_meters) {
+        size_t cap = j->cap_meters ? j->cap_meters * 2 : 8;
+        struct meter_state *v = arena_alloc(j->arena, cap * sizeof(*v));
+        if (j->n_meters)
+            memcpy(v, j->meters, j->n_meters * sizeof(*v));
+        j->meters = v;
+        j->cap_meters = cap;
+    }
+    return &j->meters[j->n_meters++];
+}
+
 static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const char *asset_ref,
                              const char *type, struct meter_state **out)
 {
@@ -114,6 +122,22 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
     const struct model_meter_type *mt = model_meter_type_find(type);
     if (!mt)
         return AB_ENOTFOUND;
+    const struct store_group_meter *gm =
+        store_group_meter_find(tx->group, j->tenant, asset_ref, type);
+    if (gm) {
+        /* an earlier job of this group has the meter: continue from its state */
+        struct meter_state *c = job_meter_add(j);
+        memset(c, 0, sizeof(*c));
+        c->id = gm->meter_id;
+        c->asset_ref = arena_strdup(j->arena, asset_ref);
+        c->type = arena_strdup(j->arena, type);
+        c->kind = (enum model_meter_kind)gm->kind;
+        c->value = gm->value;
+        c->last_read_at = gm->last_read_at;
+        c->last_source = gm->last_source;
+        *out = c;
+        return AB_OK;
+    }
     struct store_db *db = tx->db;
     struct store_stmt *st;
     bool row = false;
@@ -146,16 +170,9 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
     }
     if (rc)
         return rc;
-    if (j->n_meters == j->cap_meters) {
-        size_t cap = j->cap_meters ? j->cap_meters * 2 : 8;
-        struct meter_state *v = arena_alloc(j->arena, cap * sizeof(*v));
-        if (j->n_meters)
-            memcpy(v, j->meters, j->n_meters * sizeof(*v));
-        j->meters = v;
-        j->cap_meters = cap;
-    }
-    j->meters[j->n_meters] = m;
-    *out = &j->meters[j->n_meters++];
+    struct meter_state *slot = job_meter_add(j);
+    *slot = m;
+    *out = slot;
     return AB_OK;
 }
 
@@ -283,6 +300,10 @@ static enum ab_rc one_checked(struct store_tx *tx, struct append_job *j,
     const char *asset_ref;
     if (j->last_ref && strcmp(j->last_ref, r->asset_ref) == 0) {
         asset_ref = j->last_resolved;
+    } else if (store_group_ref_known(tx->group, j->tenant, r->asset_ref)) {
+        asset_ref = r->asset_ref; /* an exact asset_ref, seen earlier in this group */
+        j->last_ref = r->asset_ref;
+        j->last_resolved = asset_ref;
     } else {
         struct store_resolution how;
         rc = store_resolve_db(db, j->tenant, r->asset_ref, j->arena, &how);
@@ -307,6 +328,8 @@ static enum ab_rc one_checked(struct store_tx *tx, struct append_job *j,
         asset_ref = how.asset_ref;
         j->last_ref = r->asset_ref;
         j->last_resolved = asset_ref;
+        if (strcmp(how.matched_by, "asset_ref") == 0)
+            store_group_ref_add(tx->group, j->tenant, asset_ref);
     }
     str_lcpy(res->asset_ref, asset_ref, sizeof(res->asset_ref));
 
@@ -408,48 +431,35 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
     j->n_meters = 0;
     j->last_ref = NULL;
     j->now = clock_now_ms();
-    enum ab_rc rc = store_tenant_ensure(tx, j->tenant);
-    struct store_stmt *st;
-    bool row = false;
-    if (!rc)
-        rc = store_db_stmt(tx->db, SQL_NEXT_READING_ID, &st);
-    if (!rc)
-        rc = store_step_row(tx->db, st, &row);
-    if (!rc && !row)
-        rc = AB_EINTERNAL;
-    if (!rc) {
-        j->next_id = store_col_int(tx->db, st, 0);
-        rc = store_step_done(tx->db, st);
-    }
+    /* no tenant row is needed: a reading is stored only for an existing
+     * asset, whose tenant exists */
+    enum ab_rc rc = store_group_reading_id(tx, &j->next_id);
     for (size_t i = 0; i < j->n && !rc; i++) {
         rc = one(tx, j, &j->r[i], &j->results[i]);
         if (i == j->n / 2)
             crash_point("ingest.mid_batch");
     }
-    int64_t now = clock_now_ms();
-    for (size_t i = 0; i < j->n_meters && !rc; i++) {
-        struct meter_state *m = &j->meters[i];
+    if (rc)
+        return rc;
+    /* the meter rows and the counter are written once per group commit */
+    for (size_t i = 0; i < j->n_meters; i++) {
+        const struct meter_state *m = &j->meters[i];
         if (!m->dirty)
             continue;
-        rc = store_db_stmt(tx->db, SQL_METER_SAVE, &st);
-        if (!rc)
-            rc = store_bind_all(tx->db, st, "rTtiii", m->value, m->last_read_at,
-                                m->last_source >= 0 ? model_reading_source_name(m->last_source)
-                                                    : NULL,
-                                m->added, now, m->id);
-        if (!rc)
-            rc = store_step_done(tx->db, st);
-        if (!rc)
-            store_group_touch(tx->group, m->id, j->tenant, m->asset_ref, m->type, m->value,
-                              m->last_read_at, m->added);
+        struct store_group_meter gm = {0};
+        gm.meter_id = m->id;
+        str_lcpy(gm.tenant, j->tenant, sizeof(gm.tenant));
+        str_lcpy(gm.asset_ref, m->asset_ref, sizeof(gm.asset_ref));
+        str_lcpy(gm.meter_type, m->type, sizeof(gm.meter_type));
+        gm.kind = (int)m->kind;
+        gm.value = m->value;
+        gm.last_read_at = m->last_read_at;
+        gm.last_source = m->last_source;
+        gm.added = m->added;
+        store_group_meter_put(tx->group, &gm);
     }
-    if (!rc)
-        rc = store_db_stmt(tx->db, SQL_SAVE_READING_ID, &st);
-    if (!rc)
-        rc = store_bind_all(tx->db, st, "i", j->next_id);
-    if (!rc)
-        rc = store_step_done(tx->db, st);
-    return rc;
+    store_group_reading_id_set(tx->group, j->next_id);
+    return AB_OK;
 }
 
 enum ab_rc store_readings_append(struct store *s, const char *tenant, const struct model_reading *r,
