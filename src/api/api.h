@@ -38,4 +38,8 @@ void api_hooks(http_before_fn *before /* OUT */, http_after_fn *after /* OUT */)
  * cannot be undone. Thread-safe. */
 void api_shutdown_begin(void);
 
+/* After the HTTP server has stopped and before the store closes: wait for
+ * the long-poll waiter thread to finish with the store. */
+void api_shutdown_end(void);
+
 #endif

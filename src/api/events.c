@@ -20,6 +20,7 @@
  * the whole `wait`.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,9 +53,23 @@ extern const size_t api_openapi_json_len;
 
 static atomic_bool shutting_down;
 
+struct events_waiter;
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t waiters_cond = PTHREAD_COND_INITIALIZER;
+static struct events_waiter *waiters;
+static struct store *waiters_store;
+static bool waiter_running;
+static pthread_t waiter_thread;
+
 void api_shutdown_begin(void)
 {
     atomic_store(&shutting_down, true);
+    pthread_mutex_lock(&waiters_lock);
+    pthread_cond_signal(&waiters_cond);
+    struct store *s = waiter_running ? waiters_store : NULL;
+    pthread_mutex_unlock(&waiters_lock);
+    if (s)
+        store_events_wake_all(s); /* parked long polls answer now */
 }
 
 /* ---- GET /v1/events ------------------------------------------------------------ */
@@ -171,42 +186,147 @@ static enum ab_rc events_read(struct store *s, const char *tenant, const struct 
     return rc;
 }
 
+/* Long polls wait on one thread of their own, never on a server thread: a
+ * request with nothing to answer yet is parked (http_defer) on this list
+ * and the waiter thread re-reads for every parked request after each
+ * commit (and at least once a second), answering it when events arrive,
+ * its time is up, or the service shuts down. */
+struct events_waiter {
+    struct http_request *req;
+    const char *tenant;
+    struct events_query q;
+    int64_t cursor;
+    json_t *items;
+    int64_t deadline; /* monotonic ms */
+    enum ab_rc rc;
+    struct events_waiter *next;
+};
+
+static void events_answer(struct http_request *req, struct http_response *resp, void *arg)
+{
+    struct events_waiter *w = arg;
+    if (w->rc) {
+        json_decref(w->items);
+        api_error_rc(req, resp, w->rc, NULL, NULL);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "items", w->items);
+    json_object_set_new(o, "next_after", json_integer(w->cursor));
+    http_resp_json(resp, 200, o);
+}
+
+static void *waiter_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&waiters_lock);
+    for (;;) {
+        while (!waiters && !atomic_load(&shutting_down))
+            pthread_cond_wait(&waiters_cond, &waiters_lock);
+        if (!waiters && atomic_load(&shutting_down))
+            break;
+        struct store *s = waiters_store;
+        uint64_t gen = store_events_gen(s);
+        /* take the list: requests parked meanwhile are seen next round */
+        struct events_waiter *list = waiters;
+        waiters = NULL;
+        pthread_mutex_unlock(&waiters_lock);
+
+        struct events_waiter *keep = NULL, *done = NULL;
+        for (struct events_waiter *w = list, *next; w; w = next) {
+            next = w->next;
+            w->rc = events_read(s, w->tenant, &w->q, w->items, &w->cursor);
+            bool finished = w->rc || json_array_size(w->items) > 0 || atomic_load(&shutting_down) ||
+                            clock_mono_ms() >= w->deadline;
+            if (finished) {
+                w->next = done;
+                done = w;
+            } else {
+                w->next = keep;
+                keep = w;
+            }
+        }
+        /* answered requests leave the list before they are completed: after
+         * http_complete the request (and w) may be gone */
+        for (struct events_waiter *w = done, *next; w; w = next) {
+            next = w->next;
+            http_complete(w->req);
+        }
+        if (keep) {
+            /* until a commit, or a second passes (time-outs, shutdown) */
+            enum ab_rc waited = store_events_wait(s, gen, EVENTS_WAIT_SLICE_MS, NULL);
+            (void)waited;
+        }
+        pthread_mutex_lock(&waiters_lock);
+        while (keep) {
+            struct events_waiter *w = keep;
+            keep = w->next;
+            w->next = waiters;
+            waiters = w;
+        }
+    }
+    pthread_mutex_unlock(&waiters_lock);
+    return NULL;
+}
+
+static enum ab_rc park(struct events_waiter *w, struct store *s)
+{
+    enum ab_rc rc = AB_OK;
+    pthread_mutex_lock(&waiters_lock);
+    if (!waiter_running) {
+        waiters_store = s;
+        if (pthread_create(&waiter_thread, NULL, waiter_main, NULL) == 0)
+            waiter_running = true;
+        else
+            rc = AB_EINTERNAL;
+    }
+    if (!rc) {
+        w->next = waiters;
+        waiters = w;
+        pthread_cond_signal(&waiters_cond);
+    }
+    pthread_mutex_unlock(&waiters_lock);
+    return rc;
+}
+
+void api_shutdown_end(void)
+{
+    pthread_mutex_lock(&waiters_lock);
+    bool running = waiter_running;
+    pthread_cond_signal(&waiters_cond);
+    pthread_mutex_unlock(&waiters_lock);
+    if (running && waiters_store)
+        store_events_wake_all(waiters_store);
+    if (running)
+        pthread_join(waiter_thread, NULL);
+    pthread_mutex_lock(&waiters_lock);
+    waiter_running = false;
+    waiters_store = NULL;
+    pthread_mutex_unlock(&waiters_lock);
+}
+
 static void events_list(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
-    const char *tenant = api_principal(req)->tenant;
-    struct events_query q;
-    if (!events_query_parse(req, resp, &q))
+    struct events_waiter *w = arena_zalloc(req->arena, sizeof(*w));
+    if (!events_query_parse(req, resp, &w->q))
         return;
-    int64_t deadline = clock_mono_ms() + q.wait_s * 1000;
-    int64_t cursor = q.after;
-    json_t *items = json_array();
-    /* the generation is taken before each read: a commit between the read
-     * and the wait moves it, so the wait returns at once */
-    uint64_t gen = store_events_gen(ctx->store);
-    for (;;) {
-        enum ab_rc rc = events_read(ctx->store, tenant, &q, items, &cursor);
-        if (rc) {
-            json_decref(items);
-            api_error_rc(req, resp, rc, NULL, NULL);
-            return;
-        }
-        if (json_array_size(items) > 0 || atomic_load(&shutting_down))
-            break;
-        int64_t left = deadline - clock_mono_ms();
-        if (left <= 0)
-            break;
-        /* slices: notice a shutdown within a second */
-        while (left > 0 && !atomic_load(&shutting_down) &&
-               store_events_wait(ctx->store, gen,
-                                 left < EVENTS_WAIT_SLICE_MS ? left : EVENTS_WAIT_SLICE_MS,
-                                 &gen) == AB_ETIMEOUT)
-            left = deadline - clock_mono_ms();
+    w->req = req;
+    w->tenant = api_principal(req)->tenant;
+    w->cursor = w->q.after;
+    w->deadline = clock_mono_ms() + w->q.wait_s * 1000;
+    w->items = json_array();
+    w->rc = events_read(ctx->store, w->tenant, &w->q, w->items, &w->cursor);
+    if (w->rc || json_array_size(w->items) > 0 || w->q.wait_s == 0 || atomic_load(&shutting_down)) {
+        events_answer(req, resp, w);
+        return;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "next_after", json_integer(cursor));
-    http_resp_json(resp, 200, o);
+    http_defer(req, events_answer, w);
+    enum ab_rc rc = park(w, ctx->store);
+    if (rc) {
+        w->rc = rc;
+        http_complete(req);
+    }
 }
 
 /* ---- webhooks -------------------------------------------------------------------- */

@@ -66,6 +66,50 @@ static const char *error_class(enum ab_rc rc)
 
 /* ---- POST /v1/readings --------------------------------------------------- */
 
+/* A single reading waiting for its group commit: the connection is
+ * suspended meanwhile (http_defer), so no thread waits for the fsync. */
+struct reading_wait {
+    struct http_request *req;
+    struct model_reading r;
+    struct store_reading_result res;
+    enum ab_rc rc; /* of the store job */
+};
+
+/* Runs on the store's writer thread once the reading is durable: only
+ * hands the connection back (the response is built on a server thread, off
+ * the writer's hot path). */
+static void reading_done(void *arg, enum ab_rc rc)
+{
+    struct reading_wait *w = arg;
+    w->rc = rc;
+    http_complete(w->req);
+}
+
+/* Builds the answer of a single reading on a server thread. */
+static void reading_answer(struct http_request *req, struct http_response *resp, void *arg)
+{
+    const struct reading_wait *w = arg;
+    const struct store_reading_result *res = &w->res;
+    enum ab_rc rc = w->rc;
+    if (rc) {
+        store_failed(req, resp, rc);
+    } else if (res->status == STORE_READING_REJECTED) {
+        api_error_rc(req, resp, res->rc, res->field[0] ? res->field : NULL, res->message);
+    } else {
+        if (res->status == STORE_READING_ACCEPTED)
+            metrics_add(INGESTED_METRIC, 1);
+        /* a replay names the asset of the original reading (empty once pruned) */
+        json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "status",
+                              res->status == STORE_READING_DUPLICATE ? "duplicate" : "accepted",
+                              "reading_id", (json_int_t)res->reading_id, "asset_ref",
+                              res->asset_ref[0] ? res->asset_ref : w->r.asset_ref, "meter",
+                              w->r.meter_type);
+        if (!isnan(res->total))
+            json_object_set_new(o, "total", num_json(res->total));
+        http_resp_json(resp, 202, o);
+    }
+}
+
 static void reading_post(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
@@ -73,35 +117,22 @@ static void reading_post(struct http_request *req, struct http_response *resp, v
     json_t *body = api_body_object(req, resp);
     if (!body)
         return;
-    struct model_reading r;
+    struct reading_wait *w = arena_zalloc(req->arena, sizeof(*w));
     struct model_error err;
     if (batch_reading_from_json(req->arena, body, http_header(req, "Idempotency-Key"),
-                                clock_now_ms(), ctx->cfg->meters.max_future_ms, &r, &err)) {
+                                clock_now_ms(), ctx->cfg->meters.max_future_ms, &w->r, &err)) {
         api_error_model(req, resp, &err);
         return;
     }
+    w->req = req;
     struct store_readings_policy pol = policy_of(ctx);
-    struct store_reading_result res;
-    enum ab_rc rc =
-        store_readings_append(ctx->store, p->tenant, &r, 1, &pol, &res, req->correlation_id);
+    http_defer(req, reading_answer, w);
+    enum ab_rc rc = store_readings_append_async(ctx->store, p->tenant, &w->r, 1, &pol, &w->res,
+                                                req->correlation_id, reading_done, w);
     if (rc) {
-        store_failed(req, resp, rc);
-        return;
+        w->rc = rc;
+        http_complete(req);
     }
-    if (res.status == STORE_READING_REJECTED) {
-        api_error_rc(req, resp, res.rc, res.field[0] ? res.field : NULL, res.message);
-        return;
-    }
-    if (res.status == STORE_READING_ACCEPTED)
-        metrics_add(INGESTED_METRIC, 1);
-    /* a replay names the asset of the original reading (empty once pruned) */
-    json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "status",
-                          res.status == STORE_READING_DUPLICATE ? "duplicate" : "accepted",
-                          "reading_id", (json_int_t)res.reading_id, "asset_ref",
-                          res.asset_ref[0] ? res.asset_ref : r.asset_ref, "meter", r.meter_type);
-    if (!isnan(res.total))
-        json_object_set_new(o, "total", num_json(res.total));
-    http_resp_json(resp, 202, o);
 }
 
 /* ---- POST /v1/readings:batch --------------------------------------------- */

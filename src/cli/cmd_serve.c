@@ -240,7 +240,9 @@ int cmd_serve(int argc, char **argv)
         .ctx = &ctx,
         .max_body = (size_t)cfg->server.limits.max_body,
         .max_connections = (unsigned)cfg->server.limits.max_connections,
+        .threads = (unsigned)cfg->server.threads,
         .idle_timeout_s = (unsigned)((cfg->server.limits.idle_timeout_ms + 999) / 1000),
+        .header_timeout_s = (unsigned)((cfg->server.limits.header_timeout_ms + 999) / 1000),
         .tls_cert_pem = cert,
         .tls_key_pem = key,
     };
@@ -266,6 +268,7 @@ int cmd_serve(int argc, char **argv)
     api_shutdown_begin(); /* long polls give up instead of holding the grace period */
     http_server_stop(srv, SHUTDOWN_GRACE_MS);
     srv = NULL;
+    api_shutdown_end();
     store_retention_stop(retention);
     retention = NULL;
     store_close(store);

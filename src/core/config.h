@@ -70,6 +70,7 @@ struct config_server_tls {
 
 struct config_server {
     const char *listen; /* "HOST:PORT"; default "127.0.0.1:8440" */
+    int64_t threads;    /* HTTP event-loop threads; default 4 */
     struct config_server_limits limits;
     struct config_server_tls tls;
 };

@@ -96,9 +96,11 @@ struct http_server_opts {
     http_after_fn after;   /* may be NULL */
     size_t max_body;       /* default body ceiling (bytes) */
     unsigned max_connections;
-    unsigned idle_timeout_s;  /* a connection idle this long is closed */
-    size_t max_header_bytes;  /* per-connection memory for headers */
-    const char *tls_cert_pem; /* PEM text, or NULL for plain HTTP */
+    unsigned threads;          /* event-loop threads (default 4) */
+    unsigned idle_timeout_s;   /* a keep-alive connection idle this long is closed */
+    unsigned header_timeout_s; /* a request that stalls this long is dropped (0: idle) */
+    size_t max_header_bytes;   /* per-connection memory for headers */
+    const char *tls_cert_pem;  /* PEM text, or NULL for plain HTTP */
     const char *tls_key_pem;
 };
 
@@ -128,6 +130,18 @@ void http_server_stop(struct http_server *s, int64_t grace_ms);
 unsigned http_server_in_flight(const struct http_server *s);
 
 /* ---- helpers for handlers ------------------------------------------------ */
+
+/* Answer later: called by a handler that hands the work to another thread
+ * (a store commit, a long poll). When the handler returns, the connection
+ * is suspended (it costs no thread) until http_complete(). Then resume
+ * (may be NULL) runs on a server thread to build the response, with arg,
+ * and the response is sent. The request and response stay valid until then;
+ * the handler's thread must not touch them after the hand-over. */
+void http_defer(struct http_request *req, http_handler_fn resume, void *arg);
+
+/* Called from any thread, exactly once, when the deferred work is done
+ * (its result kept where resume will find it): the connection resumes. */
+void http_complete(struct http_request *req);
 
 /* True when the client connected from a loopback address. */
 bool http_peer_is_loopback(const struct http_request *req);

@@ -2,10 +2,13 @@
  *
  * server.c: libmicrohttpd adapter. See http.h.
  *
- * Threading: libmicrohttpd runs one thread per connection
- * (MHD_USE_THREAD_PER_CONNECTION), so handlers may block while waiting for a
- * group commit or a long poll without stalling other clients; the number of
- * connections is capped by max_connections.
+ * Threading: libmicrohttpd runs a small pool of event-driven threads (epoll),
+ * each serving many connections. A handler that would wait (for a group
+ * commit, a long poll) does not block its thread: it calls http_defer(),
+ * the connection is suspended, and whoever finishes the work fills the
+ * response and calls http_complete(), which resumes it. Handlers that block
+ * briefly (a read, a small write) may still do so; the pool has
+ * opts->threads of them.
  *
  * Request life: the URI log callback creates the per-request context (arena,
  * raw URI) before any header is parsed. The access handler is then called
@@ -41,6 +44,7 @@ struct http_server {
     struct http_server_opts opts;
     int listen_fd;
     atomic_uint in_flight;
+    atomic_uint suspended; /* deferred requests waiting for http_complete */
 };
 
 struct req_ctx {
@@ -51,6 +55,20 @@ struct req_ctx {
     bool refused;              /* answered before the handler: 404, 405, 413, the before hook */
     bool finished;             /* the after hook ran */
     bool counted;
+    atomic_int defer; /* enum defer_state */
+    struct http_server *server;
+    http_handler_fn resume; /* builds the deferred response on a server thread */
+    void *resume_arg;
+};
+
+/* A deferred request's life (http_defer / http_complete). The handler and
+ * the completion may race: whoever comes second resumes the connection. */
+enum defer_state {
+    DEFER_NONE = 0,
+    DEFER_RUNNING,    /* the handler asked to answer later and has not returned */
+    DEFER_DONE_EARLY, /* completed before the connection was suspended */
+    DEFER_SUSPENDED,  /* waiting for http_complete */
+    DEFER_DONE,       /* completed; the connection was resumed */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -266,7 +284,12 @@ static void set_correlation_id(struct http_request *req, const char *given)
 
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
+    struct http_server *s = cls;
+    /* a request has begun: until it is answered, stalling for
+     * header_timeout_s disconnects the client (idle_timeout_s applies only
+     * between requests) */
+    if (s->opts.header_timeout_s)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->opts.header_timeout_s);
     struct arena *a = arena_new(8192, 0);
     struct req_ctx *rc = arena_zalloc(a, sizeof(*rc));
     rc->req.arena = a;
@@ -323,6 +346,9 @@ static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
 static void finish(struct http_server *s, struct req_ctx *rc)
 {
     rc->finished = true;
+    if (s->opts.header_timeout_s && rc->req.conn)
+        MHD_set_connection_option(rc->req.conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  s->opts.idle_timeout_s ? s->opts.idle_timeout_s : 60u);
     if (s->opts.after)
         s->opts.after(&rc->req, &rc->resp, rc->route, s->opts.ctx);
     log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),
@@ -400,9 +426,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct req_ctx *rc = *con_cls;
     (void)url;
     (void)version;
-    (void)conn;
 
     if (!rc->req.method) {
+        rc->server = s;
         /* first call: headers are complete */
         rc->req.method = arena_strdup(rc->req.arena, method);
         rc->req.started_us = clock_mono_us();
@@ -432,14 +458,50 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
-    if (!rc->refused) {
+    int state = atomic_load(&rc->defer);
+    if (state != DEFER_NONE && rc->resume)
+        rc->resume(&rc->req, &rc->resp, rc->resume_arg);
+    if (!rc->refused && state == DEFER_NONE) {
         rc->req.body = buf_str(&rc->body);
         rc->req.body_len = rc->body.len;
         rc->route->handler(&rc->req, &rc->resp, s->opts.ctx);
+        if (atomic_load(&rc->defer) != DEFER_NONE) {
+            /* answered later: park the connection until http_complete() */
+            MHD_suspend_connection(conn);
+            atomic_fetch_add(&s->suspended, 1);
+            int expected = DEFER_RUNNING;
+            if (!atomic_compare_exchange_strong(&rc->defer, &expected, DEFER_SUSPENDED)) {
+                atomic_store(&rc->defer, DEFER_DONE);
+                atomic_fetch_sub(&s->suspended, 1);
+                MHD_resume_connection(conn); /* it finished already */
+            }
+            return MHD_YES;
+        }
     }
     enum MHD_Result ret = queue(rc, &rc->resp);
     finish(s, rc);
     return ret;
+}
+
+void http_defer(struct http_request *req, http_handler_fn resume, void *arg)
+{
+    struct req_ctx *rc = (struct req_ctx *)req;
+    rc->resume = resume;
+    rc->resume_arg = arg;
+    atomic_store(&rc->defer, DEFER_RUNNING);
+}
+
+void http_complete(struct http_request *req)
+{
+    struct req_ctx *rc = (struct req_ctx *)req;
+    int expected = DEFER_RUNNING;
+    if (atomic_compare_exchange_strong(&rc->defer, &expected, DEFER_DONE_EARLY))
+        return; /* the server has not suspended it yet and will see this */
+    expected = DEFER_SUSPENDED;
+    if (atomic_compare_exchange_strong(&rc->defer, &expected, DEFER_DONE)) {
+        atomic_fetch_sub(&rc->server->suspended, 1);
+        MHD_resume_connection(rc->req.conn);
+    }
 }
 
 static void mhd_log_cb(void *cls, const char *fmt, va_list ap) AB_PRINTF(2, 0);
@@ -554,8 +616,8 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->opts = *opts;
     s->listen_fd = fd;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (opts->tls_cert_pem)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls_opts[] = {
@@ -568,6 +630,7 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+        MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u,
         MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 256u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s ? opts->idle_timeout_s : 60u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -606,6 +669,16 @@ void http_server_stop(struct http_server *s, int64_t grace_ms)
     if (left)
         log_warn(NULL, "shutdown grace period over, closing connections",
                  LOG_INT("in_flight", left));
+    /* libmicrohttpd must not be stopped with connections suspended: deferred
+     * work (a store commit, a long poll told to stop) finishes shortly */
+    int64_t hard = clock_mono_ms() + 30000;
+    while (atomic_load(&s->suspended) > 0 && clock_mono_ms() < hard) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&s->suspended))
+        log_error(NULL, "deferred requests did not finish; stopping anyway",
+                  LOG_INT("suspended", atomic_load(&s->suspended)));
     MHD_stop_daemon(s->daemon);
     free(s);
 }

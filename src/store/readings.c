@@ -13,11 +13,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/crash.h"
 #include "core/str.h"
+#include "core/xmalloc.h"
 #include "store/readings_int.h"
 #include "store/store_int.h"
 
@@ -476,6 +478,48 @@ enum ab_rc store_readings_append(struct store *s, const char *tenant, const stru
     j.arena = arena_new(16384, 0);
     enum ab_rc rc = store_write(s, append_job, &j, correlation_id);
     arena_free(j.arena);
+    return rc;
+}
+
+struct append_async {
+    struct append_job j;
+    struct store_readings_policy policy;
+    store_done_fn on_done;
+    void *done_arg;
+};
+
+static void append_async_done(void *arg, enum ab_rc rc)
+{
+    struct append_async *a = arg;
+    store_done_fn on_done = a->on_done;
+    void *done_arg = a->done_arg;
+    arena_free(a->j.arena);
+    free(a);
+    on_done(done_arg, rc);
+}
+
+enum ab_rc store_readings_append_async(struct store *s, const char *tenant,
+                                       const struct model_reading *r, size_t n,
+                                       const struct store_readings_policy *policy,
+                                       struct store_reading_result *results,
+                                       const char *correlation_id, store_done_fn on_done,
+                                       void *done_arg)
+{
+    struct append_async *a = xcalloc(1, sizeof(*a));
+    a->policy = policy ? *policy : (struct store_readings_policy){STORE_BACKWARDS_REJECT};
+    a->j.tenant = tenant;
+    a->j.r = r;
+    a->j.n = n;
+    a->j.policy = &a->policy;
+    a->j.results = results;
+    a->j.arena = arena_new(16384, 0);
+    a->on_done = on_done;
+    a->done_arg = done_arg;
+    enum ab_rc rc = store_write_async(s, append_job, &a->j, correlation_id, append_async_done, a);
+    if (rc) {
+        arena_free(a->j.arena);
+        free(a);
+    }
     return rc;
 }
 

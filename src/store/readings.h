@@ -63,6 +63,17 @@ enum ab_rc store_readings_append(struct store *s, const char *tenant, const stru
                                  struct store_reading_result *results /* OUT */,
                                  const char *correlation_id) AB_MUST_CHECK;
 
+/* The same without waiting: on_done(done_arg, rc) is called on the store's
+ * writer thread once the batch is durable (or failed); results are filled by
+ * then. tenant, r and results must stay valid until on_done. AB_EAGAIN (and
+ * no call) when the store is overloaded or closing. */
+enum ab_rc store_readings_append_async(struct store *s, const char *tenant,
+                                       const struct model_reading *r, size_t n,
+                                       const struct store_readings_policy *policy,
+                                       struct store_reading_result *results,
+                                       const char *correlation_id, store_done_fn on_done,
+                                       void *done_arg) AB_MUST_CHECK;
+
 struct store_meter_row {
     int64_t id;
     const char *asset_ref;

@@ -43,7 +43,10 @@ struct store_job {
     enum ab_rc rc;
     bool done;
     struct store_job *next;
-    pthread_cond_t cond; /* signalled when done */
+    pthread_cond_t cond;   /* store_write: signalled when done */
+    store_done_fn on_done; /* store_write_async: called when done (then freed) */
+    void *done_arg;
+    char corr[72]; /* store_write_async keeps its own copy */
 };
 
 struct store_read {
@@ -227,14 +230,28 @@ static enum ab_rc run_stmt(struct store_db *db, const char *sql)
 
 static void finish_jobs(struct store *s, struct store_job *list, enum ab_rc override)
 {
+    struct store_job *async = NULL, **tail = &async;
     pthread_mutex_lock(&s->lock);
-    for (struct store_job *j = list; j; j = j->next) {
+    for (struct store_job *j = list, *next; j; j = next) {
+        next = j->next;
         if (override)
             j->rc = override;
+        if (j->on_done) {
+            /* collected and called after the lock is dropped */
+            j->next = NULL;
+            *tail = j;
+            tail = &j->next;
+            continue;
+        }
         j->done = true;
         pthread_cond_signal(&j->cond);
     }
     pthread_mutex_unlock(&s->lock);
+    for (struct store_job *j = async, *next; j; j = next) {
+        next = j->next;
+        j->on_done(j->done_arg, j->rc);
+        free(j);
+    }
 }
 
 /* Run one group: returns the commit's result (jobs keep their own rc). */
@@ -358,7 +375,8 @@ static void *writer_main(void *arg)
 
 enum ab_rc store_write(struct store *s, store_job_fn fn, void *arg, const char *correlation_id)
 {
-    struct store_job job = {fn, arg, correlation_id, AB_OK, false, NULL, PTHREAD_COND_INITIALIZER};
+    struct store_job job = {
+        fn, arg, correlation_id, AB_OK, false, NULL, PTHREAD_COND_INITIALIZER, NULL, NULL, ""};
     pthread_mutex_lock(&s->lock);
     if (s->stopping || s->queued >= STORE_QUEUE_MAX) {
         pthread_mutex_unlock(&s->lock);
@@ -378,6 +396,35 @@ enum ab_rc store_write(struct store *s, store_job_fn fn, void *arg, const char *
     pthread_mutex_unlock(&s->lock);
     pthread_cond_destroy(&job.cond);
     return job.rc;
+}
+
+enum ab_rc store_write_async(struct store *s, store_job_fn fn, void *arg,
+                             const char *correlation_id, store_done_fn on_done, void *done_arg)
+{
+    struct store_job *job = xcalloc(1, sizeof(*job));
+    job->fn = fn;
+    job->arg = arg;
+    job->on_done = on_done;
+    job->done_arg = done_arg;
+    if (correlation_id) {
+        str_lcpy(job->corr, correlation_id, sizeof(job->corr));
+        job->correlation_id = job->corr;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping || s->queued >= STORE_QUEUE_MAX) {
+        pthread_mutex_unlock(&s->lock);
+        free(job);
+        return AB_EAGAIN;
+    }
+    if (s->tail)
+        s->tail->next = job;
+    else
+        s->head = job;
+    s->tail = job;
+    s->queued++;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    return AB_OK;
 }
 
 const char *store_tx_correlation_id(const struct store_tx *tx)

@@ -56,6 +56,19 @@ typedef enum ab_rc (*store_job_fn)(struct store_tx *tx, void *arg);
 enum ab_rc store_write(struct store *s, store_job_fn fn, void *arg,
                        const char *correlation_id) AB_MUST_CHECK;
 
+/* Called on the writer thread once an asynchronous job's group is durable
+ * (rc AB_OK) or failed (the job's own result, or the commit's failure). It
+ * must not block; it typically hands a response back to the HTTP layer. */
+typedef void (*store_done_fn)(void *done_arg, enum ab_rc rc);
+
+/* Like store_write(), without waiting: fn(tx, arg) runs in a coming group
+ * commit and on_done(done_arg, rc) is called when that group is durable. arg
+ * must stay valid until then. AB_EAGAIN (and no call) when the queue is full
+ * or the store is closing. */
+enum ab_rc store_write_async(struct store *s, store_job_fn fn, void *arg,
+                             const char *correlation_id, store_done_fn on_done,
+                             void *done_arg) AB_MUST_CHECK;
+
 /* The correlation id of the job running in tx (NULL when none). */
 const char *store_tx_correlation_id(const struct store_tx *tx);
 
