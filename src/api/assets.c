@@ -740,7 +740,7 @@ static void exceptions_list(struct http_request *req, struct http_response *resp
         return;
     struct store_mapping_exception *v;
     size_t n;
-    enum ab_rc rc = store_mapping_exceptions_page(r, tenant_of(req), state, after_at, after_id,
+    enum ab_rc rc = store_mapping_exceptions_list(r, tenant_of(req), state, after_at, after_id,
                                                   limit + 1, req->arena, &v, &n);
     store_read_end(r);
     if (rc) {

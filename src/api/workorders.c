@@ -259,6 +259,33 @@ static bool resolve_asset(struct http_request *req, struct http_response *resp,
 
 /* ---- reading work orders ---------------------------------------------------------- */
 
+/* One page of objects matching f (?limit= and ?cursor= read here), each
+ * item shown by to_json. */
+static void objects_page(struct http_request *req, struct http_response *resp,
+                         const struct api_ctx *ctx, struct store_object_filter *f,
+                         json_t *(*to_json)(const struct store_object *))
+{
+    if (!api_limit(req, resp, &f->limit) || !api_cursor_decode(req, resp, &f->after))
+        return;
+    struct store_read *r;
+    if (!read_begin(req, resp, ctx, &r))
+        return;
+    struct store_object *objs;
+    size_t n = 0;
+    bool more = false;
+    enum ab_rc rc = store_objects_list(r, tenant_of(req), f, req->arena, &objs, &n, &more);
+    store_read_end(r);
+    if (rc) {
+        api_error_rc(req, resp, rc, NULL, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, to_json(&objs[i]));
+    const char *next = more && n ? api_cursor_encode(req->arena, objs[n - 1].id) : NULL;
+    http_resp_json(resp, 200, api_page(items, next));
+}
+
 static void wo_search(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
@@ -284,25 +311,7 @@ static void wo_search(struct http_request *req, struct http_response *resp, void
         http_resp_error(req, resp, 422, "validation", "provider", "unknown provider");
         return;
     }
-    if (!api_limit(req, resp, &f.limit) || !api_cursor_decode(req, resp, &f.after))
-        return;
-    struct store_read *r;
-    if (!read_begin(req, resp, ctx, &r))
-        return;
-    struct store_object *objs;
-    size_t n = 0;
-    bool more = false;
-    enum ab_rc rc = store_objects_list(r, tenant_of(req), &f, req->arena, &objs, &n, &more);
-    store_read_end(r);
-    if (rc) {
-        api_error_rc(req, resp, rc, NULL, NULL);
-        return;
-    }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, store_work_order_json(&objs[i]));
-    const char *next = more && n ? api_cursor_encode(req->arena, objs[n - 1].id) : NULL;
-    http_resp_json(resp, 200, api_page(items, next));
+    objects_page(req, resp, ctx, &f, store_work_order_json);
 }
 
 static void wo_get(struct http_request *req, struct http_response *resp, void *ctxp)
@@ -802,25 +811,7 @@ static void list_objects(struct http_request *req, struct http_response *resp,
     f.kind = kind;
     f.asset_ref = asset_ref;
     f.due_before = due_before;
-    if (!api_limit(req, resp, &f.limit) || !api_cursor_decode(req, resp, &f.after))
-        return;
-    struct store_read *r;
-    if (!read_begin(req, resp, ctx, &r))
-        return;
-    struct store_object *objs;
-    size_t n = 0;
-    bool more = false;
-    enum ab_rc rc = store_objects_list(r, tenant_of(req), &f, req->arena, &objs, &n, &more);
-    store_read_end(r);
-    if (rc) {
-        api_error_rc(req, resp, rc, NULL, NULL);
-        return;
-    }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, object_json(&objs[i]));
-    const char *next = more && n ? api_cursor_encode(req->arena, objs[n - 1].id) : NULL;
-    http_resp_json(resp, 200, api_page(items, next));
+    objects_page(req, resp, ctx, &f, object_json);
 }
 
 static void asset_calibration(struct http_request *req, struct http_response *resp, void *ctxp)

@@ -31,6 +31,14 @@ int cmd_exceptions(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
+struct config;
+
+/* Load --config FILE (NULL: the built-in default) and apply the --data-dir
+ * override (may be NULL). On a configuration error every problem is printed
+ * to stderr and CLI_USAGE returned; otherwise CLI_OK and *out owns the
+ * configuration (config_free). */
+int cli_config_load(const char *path, const char *data_dir, struct config **out /* OUT */);
+
 /* True when arg is "-h" or "--help". */
 int cli_is_help(const char *arg);
 

@@ -120,19 +120,8 @@ int cmd_apikey(int argc, char **argv)
     }
 
     struct config *cfg = NULL;
-    if (config_path) {
-        struct config_errors errs = {0};
-        if (config_load(config_path, &cfg, &errs) != AB_OK) {
-            config_errors_print(&errs, stderr);
-            config_errors_cleanup(&errs);
-            return CLI_USAGE;
-        }
-        config_errors_cleanup(&errs);
-    } else {
-        cfg = config_default();
-    }
-    if (data_dir)
-        cfg->store.data_dir = data_dir;
+    if (cli_config_load(config_path, data_dir, &cfg) != CLI_OK)
+        return CLI_USAGE;
     log_configure(LOG_WARN, LOG_FORMAT_JSON, 2);
 
     int status = CLI_FAILURE;

@@ -53,19 +53,8 @@ int cmd_backup(int argc, char **argv)
     const char *target = argv[optind];
 
     struct config *cfg = NULL;
-    if (config_path) {
-        struct config_errors errs = {0};
-        if (config_load(config_path, &cfg, &errs) != AB_OK) {
-            config_errors_print(&errs, stderr);
-            config_errors_cleanup(&errs);
-            return CLI_USAGE;
-        }
-        config_errors_cleanup(&errs);
-    } else {
-        cfg = config_default();
-    }
-    if (data_dir)
-        cfg->store.data_dir = data_dir;
+    if (cli_config_load(config_path, data_dir, &cfg) != CLI_OK)
+        return CLI_USAGE;
     log_configure(LOG_WARN, LOG_FORMAT_JSON, 2);
 
     /* never create an empty store by backing up a mistyped location */

@@ -127,24 +127,10 @@ int cmd_serve(int argc, char **argv)
     }
 
     struct config *cfg = NULL;
-    if (config_path) {
-        struct config_errors errs = {0};
-        enum ab_rc rc = config_load(config_path, &cfg, &errs);
-        if (rc) {
-            config_errors_print(&errs, stderr);
-            if (errs.n > 1)
-                fprintf(stderr, "%s: %zu errors\n", config_path, errs.n);
-            config_errors_cleanup(&errs);
-            return CLI_USAGE;
-        }
-        config_errors_cleanup(&errs);
-    } else {
-        cfg = config_default();
-    }
+    if (cli_config_load(config_path, data_dir, &cfg) != CLI_OK)
+        return CLI_USAGE;
     if (listen_addr)
         cfg->server.listen = listen_addr;
-    if (data_dir)
-        cfg->store.data_dir = data_dir;
 
     int status = CLI_FAILURE;
     int log_fd = 2;

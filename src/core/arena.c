@@ -156,6 +156,22 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     return s;
 }
 
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (v && n < *cap)
+        return v;
+    size_t room = *cap ? *cap * 2 : 8;
+    if (room < n + 1)
+        room = n + 1;
+    if (elem && room > SIZE_MAX / elem)
+        xmalloc_oom(SIZE_MAX);
+    void *w = arena_alloc(a, room * elem);
+    if (n)
+        memcpy(w, v, n * elem);
+    *cap = room;
+    return w;
+}
+
 void arena_on_cleanup(struct arena *a, arena_cleanup_fn fn, void *arg)
 {
     struct arena_cleanup *c = arena_alloc(a, sizeof(*c));

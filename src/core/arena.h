@@ -48,6 +48,12 @@ char *arena_strndup(struct arena *a, const char *s, size_t n) __attribute__((ret
 char *arena_printf(struct arena *a, const char *fmt, ...) AB_PRINTF(2, 3);
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) AB_PRINTF(2, 0);
 
+/* Room for element n of an arena array of elements of size elem with *cap
+ * slots: returns v itself while n < *cap, else a copy of the n elements in
+ * twice the room (at least 8 slots; *cap updated). Use as
+ *   v = arena_grow(a, v, n, &cap, sizeof(*v)); v[n++] = x; */
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
+
 /* Register fn(arg) to run when the arena is freed. Handlers run in reverse
  * order of registration. */
 void arena_on_cleanup(struct arena *a, arena_cleanup_fn fn, void *arg);

@@ -96,12 +96,7 @@ enum ab_rc store_apikeys_list(struct store_read *r, const char *tenant, struct a
     size_t cap = 8, k = 0;
     struct store_apikey *v = arena_alloc(a, cap * sizeof(*v));
     while (!(rc = store_step_row(db, st, &row)) && row) {
-        if (k == cap) {
-            struct store_apikey *w = arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(w, v, k * sizeof(*v));
-            v = w;
-            cap *= 2;
-        }
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
         key_row(db, st, a, &v[k++]);
     }
     if (rc)
@@ -195,12 +190,7 @@ enum ab_rc store_webhooks_list(struct store_read *r, const char *tenant, struct 
     size_t cap = 8, k = 0;
     struct store_webhook *v = arena_alloc(a, cap * sizeof(*v));
     while (!(rc = store_step_row(db, st, &row)) && row) {
-        if (k == cap) {
-            struct store_webhook *w = arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(w, v, k * sizeof(*v));
-            v = w;
-            cap *= 2;
-        }
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
         v[k].id = store_col_text(db, st, 0, a);
         v[k].tenant = arena_strdup(a, tenant);
         v[k].url = store_col_text(db, st, 1, a);

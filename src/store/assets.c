@@ -568,12 +568,7 @@ enum ab_rc store_links_list(struct store_read *r, const char *tenant, const char
     struct store_link *v = arena_alloc(a, cap * sizeof(*v));
     bool row = false;
     while (!(rc = store_step_row(db, st, &row)) && row) {
-        if (k == cap) {
-            struct store_link *w = arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(w, v, k * sizeof(*v));
-            v = w;
-            cap *= 2;
-        }
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
         v[k].provider = store_col_text(db, st, 0, a);
         v[k].native_id = store_col_text(db, st, 1, a);
         v[k].asset_ref = arena_strdup(a, asset_ref);
@@ -637,12 +632,7 @@ enum ab_rc store_objects_by_asset(struct store_read *r, const char *tenant, cons
     struct store_asset_object *v = arena_alloc(a, cap * sizeof(*v));
     bool row = false;
     while (!(rc = store_step_row(db, st, &row)) && row) {
-        if (k == cap) {
-            struct store_asset_object *w = arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(w, v, k * sizeof(*v));
-            v = w;
-            cap *= 2;
-        }
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
         struct store_asset_object *o = &v[k++];
         o->kind = arena_strdup(a, kind);
         o->id = store_col_text(db, st, 0, a);

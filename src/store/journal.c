@@ -323,11 +323,12 @@ static const char SQL_EXC_GET[] =
     "SELECT id, provider, entity, native_id, reason, message, candidates, change, state, "
     "resolution,"
     " created_at, resolved_at FROM mapping_exceptions WHERE tenant = ? AND id = ?";
-static const char SQL_EXC_LIST[] = "SELECT id, provider, entity, native_id, reason, message, "
-                                   "candidates, change, state, resolution,"
-                                   " created_at, resolved_at FROM mapping_exceptions WHERE tenant "
-                                   "= ? AND (?2 IS NULL OR state = ?2)"
-                                   " ORDER BY created_at, id LIMIT ?";
+static const char SQL_EXC_LIST[] =
+    "SELECT id, provider, entity, native_id, reason, message, candidates, change, state,"
+    " resolution, created_at, resolved_at FROM mapping_exceptions"
+    " WHERE tenant = ?1 AND (?2 IS NULL OR state = ?2)"
+    " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
+    " ORDER BY created_at, id LIMIT ?5";
 
 static void exc_row(struct store_db *db, struct store_stmt *st, const char *tenant, struct arena *a,
                     struct store_mapping_exception *e)
@@ -379,14 +380,16 @@ enum ab_rc store_mapping_exception_get_tx(struct store_tx *tx, const char *tenan
 }
 
 enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant,
-                                         const char *state, size_t limit, struct arena *a,
+                                         const char *state, int64_t after_created_at,
+                                         const char *after_id, size_t limit, struct arena *a,
                                          struct store_mapping_exception **out, size_t *n)
 {
     struct store_db *db = store_read_db(r);
     struct store_stmt *st;
     enum ab_rc rc = store_db_stmt(db, SQL_EXC_LIST, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "tti", tenant, state, (int64_t)limit);
+        rc = store_bind_all(db, st, "ttiti", tenant, state, after_created_at,
+                            after_id ? after_id : "", (int64_t)limit);
     if (rc)
         return rc;
     struct store_mapping_exception *v = arena_zalloc(a, (limit ? limit : 1) * sizeof(*v));

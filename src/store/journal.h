@@ -142,9 +142,12 @@ store_mapping_exception_get_tx(struct store_tx *tx, const char *tenant, const ch
                                struct arena *a,
                                struct store_mapping_exception *out /* OUT */) AB_MUST_CHECK;
 
-/* Open exceptions (state NULL = any), oldest first. */
+/* Exceptions of tenant in a state (NULL = any), oldest first (created_at,
+ * id), after the cursor (after_created_at, after_id); pass INT64_MIN, NULL
+ * for the first page. At most limit. */
 enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenant,
-                                         const char *state, size_t limit, struct arena *a,
+                                         const char *state, int64_t after_created_at,
+                                         const char *after_id, size_t limit, struct arena *a,
                                          struct store_mapping_exception **out /* OUT */,
                                          size_t *n /* OUT */) AB_MUST_CHECK;
 

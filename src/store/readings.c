@@ -100,14 +100,7 @@ static void reject(struct store_reading_result *res, enum ab_rc rc, const char *
 /* A new slot in the job's meter list. */
 static struct meter_state *job_meter_add(struct append_job *j)
 {
-    if (j->n_meters == j->cap_meters) {
-        size_t cap = j->cap_meters ? j->cap_meters * 2 : 8;
-        struct meter_state *v = arena_alloc(j->arena, cap * sizeof(*v));
-        if (j->n_meters)
-            memcpy(v, j->meters, j->n_meters * sizeof(*v));
-        j->meters = v;
-        j->cap_meters = cap;
-    }
+    j->meters = arena_grow(j->arena, j->meters, j->n_meters, &j->cap_meters, sizeof(*j->meters));
     return &j->meters[j->n_meters++];
 }
 
@@ -543,12 +536,7 @@ enum ab_rc store_meters_list(struct store_read *r, const char *tenant, const cha
     struct store_meter_row *v = arena_alloc(a, cap * sizeof(*v));
     bool row = false;
     while (!(rc = store_step_row(db, st, &row)) && row) {
-        if (k == cap) {
-            struct store_meter_row *w = arena_alloc(a, cap * 2 * sizeof(*v));
-            memcpy(w, v, k * sizeof(*v));
-            v = w;
-            cap *= 2;
-        }
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
         struct store_meter_row *m = &v[k++];
         m->id = store_col_int(db, st, 0);
         m->asset_ref = arena_strdup(a, asset_ref);

@@ -85,14 +85,4 @@ enum ab_rc store_mapping_exception_resolve(struct store_tx *tx, const char *tena
                                            const char *actor, struct arena *a,
                                            struct store_upsert_result *res /* OUT */) AB_MUST_CHECK;
 
-/* Mapping exceptions of tenant in state (NULL = any), oldest first by
- * (created_at, id), strictly after the cursor (after_created_at, after_id);
- * pass INT64_MIN, "" for the first page. At most limit rows; strings live
- * in a. */
-enum ab_rc store_mapping_exceptions_page(struct store_read *r, const char *tenant,
-                                         const char *state, int64_t after_created_at,
-                                         const char *after_id, size_t limit, struct arena *a,
-                                         struct store_mapping_exception **out /* OUT */,
-                                         size_t *n /* OUT */) AB_MUST_CHECK;
-
 #endif

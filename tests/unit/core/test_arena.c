@@ -73,6 +73,24 @@ static void test_cleanups_run_in_reverse(void **state)
     arena_free(NULL); /* accepted */
 }
 
+static void test_grow_keeps_elements(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(256, 0);
+    int *v = NULL;
+    size_t n = 0, cap = 0;
+    for (int i = 0; i < 1000; i++) {
+        v = arena_grow(a, v, n, &cap, sizeof(*v));
+        assert_true(cap > n);
+        v[n++] = i;
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(v[i], i);
+    int *same = arena_grow(a, v, n - 1, &cap, sizeof(*v)); /* room left: no copy */
+    assert_ptr_equal(same, v);
+    arena_free(a);
+}
+
 /* The ceiling is enforced with abort(): run the overflow in a child. */
 static void test_ceiling_aborts(void **state)
 {
@@ -103,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_alloc_aligned_and_distinct),
         cmocka_unit_test(test_zalloc_strdup_printf),
         cmocka_unit_test(test_cleanups_run_in_reverse),
+        cmocka_unit_test(test_grow_keeps_elements),
         cmocka_unit_test(test_ceiling_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -362,9 +362,11 @@ static void test_ambiguous_serial_and_resolution(void **state)
     struct store_mapping_exception *v;
     size_t n;
     assert_int_equal(store_read_begin(t.s, &r), AB_OK);
-    assert_int_equal(store_mapping_exceptions_list(r, "t1", NULL, 10, a, &v, &n), AB_OK);
+    assert_int_equal(store_mapping_exceptions_list(r, "t1", NULL, INT64_MIN, NULL, 10, a, &v, &n),
+                     AB_OK);
     assert_int_equal(n, 3);
-    assert_int_equal(store_mapping_exceptions_list(r, "t1", "ignored", 10, a, &v, &n), AB_OK);
+    assert_int_equal(
+        store_mapping_exceptions_list(r, "t1", "ignored", INT64_MIN, NULL, 10, a, &v, &n), AB_OK);
     assert_int_equal(n, 1);
     assert_string_equal(v[0].id, ids[2]);
     struct store_mapping_exception e;
