@@ -166,7 +166,7 @@ void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem)
     if (elem && room > SIZE_MAX / elem)
         xmalloc_oom(SIZE_MAX);
     void *w = arena_alloc(a, room * elem);
-    if (n)
+    if (n && v)
         memcpy(w, v, n * elem);
     *cap = room;
     return w;
