@@ -286,6 +286,10 @@ static enum ab_rc park(struct events_waiter *w, struct store *s)
         pthread_cond_signal(&waiters_cond);
     }
     pthread_mutex_unlock(&waiters_lock);
+    /* a commit between the handler's read and this park would otherwise be
+     * noticed only at the next slice: wake the waiter to re-read now */
+    if (!rc)
+        store_events_wake_all(s);
     return rc;
 }
 

@@ -28,6 +28,7 @@ int cmd_check_config(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_exceptions(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

@@ -13,6 +13,7 @@ const struct cli_command cli_commands[] = {
     {"backup", "write an online copy of the store to a file", cmd_backup},
     {"apikey", "create, list and revoke API keys", cmd_apikey},
     {"exceptions", "list and resolve mapping exceptions of a running service", cmd_exceptions},
+    {"sim", "run a provider simulator (local imitation of a provider API)", cmd_sim},
     {"version", "print the version", cmd_version},
     {"help", "show this help", cmd_help},
     {NULL, NULL, NULL},

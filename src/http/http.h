@@ -11,8 +11,13 @@
  * segment, percent-decoded) or `{name}:verb` (a segment ending in ":verb",
  * the action form of the API, e.g. /v1/work-orders/{id}:complete). A
  * pattern may end in a literal ending with ":verb" too
- * (/v1/assets:lookup). Routes are tried in table order, so list action
- * routes before plain ones that could also match.
+ * (/v1/assets:lookup), or in a final segment that is a single star (the
+ * pattern "/api/" followed by "*"): a catch-all that matches the rest of
+ * the path, however many segments (possibly none: it matches "/api/" but
+ * not "/api"); the rest is
+ * given raw (not decoded) as the parameter named "*". Routes are tried in
+ * table order, so list action routes before plain ones that could also
+ * match.
  */
 #ifndef AB_HTTP_HTTP_H
 #define AB_HTTP_HTTP_H
@@ -58,6 +63,14 @@ struct http_response {
     struct buf body;          /* bounded by the server's response ceiling */
     struct http_header headers[HTTP_MAX_RESP_HEADERS];
     size_t n_headers;
+    /* Failure simulation (provider simulators); both false normally.
+     * drop: send nothing and close the connection (with a TCP reset where
+     * the socket allows it), as a peer that crashed mid-request would.
+     * truncate: send the status and headers with the Content-Length of the
+     * whole body, then only the first truncate_at bytes of it, then close. */
+    bool drop;
+    bool truncate;
+    size_t truncate_at;
 };
 
 /* A handler fills resp (status, body, headers). It runs on a connection
@@ -148,6 +161,10 @@ bool http_peer_is_loopback(const struct http_request *req);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
+
+/* Copy up to max request headers (name, value; valid for the request's
+ * life) into out, in arrival order. Returns how many there are in all. */
+size_t http_headers(const struct http_request *req, struct http_header *out /* OUT */, size_t max);
 
 /* A decoded query parameter, or NULL. Repeated keys: the first. */
 const char *http_query(const struct http_request *req, const char *name);

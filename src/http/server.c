@@ -116,6 +116,15 @@ bool http_route_match(struct arena *a, const char *pattern, const char *path, co
     while (*p && *s) {
         if (*p != '/' || *s != '/')
             return false;
+        if (p[1] == '*' && p[2] == '\0') {
+            /* catch-all: the rest of the path, raw */
+            if (np == HTTP_MAX_PARAMS)
+                return false;
+            names[np] = "*";
+            params[np] = arena_strdup(a, s + 1);
+            *n = np + 1;
+            return true;
+        }
         p++;
         s++;
         const char *pend = strchr(p, '/');
@@ -172,6 +181,31 @@ bool http_peer_is_loopback(const struct http_request *req)
 const char *http_header(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_walk {
+    struct http_header *out;
+    size_t max, n;
+};
+
+static enum MHD_Result header_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct header_walk *w = cls;
+    (void)kind;
+    if (w->n < w->max) {
+        w->out[w->n].name = key;
+        w->out[w->n].value = value ? value : "";
+    }
+    w->n++;
+    return MHD_YES;
+}
+
+size_t http_headers(const struct http_request *req, struct http_header *out, size_t max)
+{
+    struct header_walk w = {out, max, 0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_cb, &w);
+    return w.n;
 }
 
 const char *http_query(const struct http_request *req, const char *name)
@@ -327,10 +361,72 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* A truncated response (http_response.truncate): the reader hands out the
+ * first `at` bytes and then ends with an error, so libmicrohttpd closes the
+ * connection short of the declared Content-Length. */
+struct trunc_body {
+    char *data;
+    size_t at;
+};
+
+static ssize_t trunc_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct trunc_body *t = cls;
+    if (pos >= t->at)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = t->at - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(out, t->data + pos, n);
+    return (ssize_t)n;
+}
+
+static void trunc_free(void *cls)
+{
+    struct trunc_body *t = cls;
+    free(t->data);
+    free(t);
+}
+
+static struct MHD_Response *truncated_response(const struct http_response *resp)
+{
+    struct trunc_body *t = xcalloc(1, sizeof(*t));
+    size_t len = resp->body.len;
+    t->data = xmalloc(len + 1);
+    if (len)
+        memcpy(t->data, resp->body.data, len);
+    t->at = resp->truncate_at < len ? resp->truncate_at : len;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(len, 4096, trunc_read, t, trunc_free);
+    if (!r)
+        trunc_free(t);
+    return r;
+}
+
+/* Close the connection without an answer; SO_LINGER 0 turns the close into
+ * a TCP reset, which is what a crashed peer or a middlebox looks like. */
+static void drop_connection(struct req_ctx *rc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rc->req.conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        struct linger lg = {1, 0};
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+}
+
 static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        resp->body.len, resp->body.data ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (resp->drop) {
+        drop_connection(rc);
+        return MHD_NO;
+    }
+    struct MHD_Response *r =
+        resp->truncate
+            ? truncated_response(resp)
+            : MHD_create_response_from_buffer(resp->body.len,
+                                              resp->body.data ? resp->body.data : (void *)"",
+                                              MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type",

@@ -57,6 +57,33 @@ static void test_action_verbs(void **state)
     arena_free(a);
 }
 
+static void test_catch_all(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(0, 0);
+    const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
+    size_t n = 99;
+    assert_true(http_route_match(a, "/*", "/", names, params, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "*");
+    assert_string_equal(params[0], "");
+    assert_true(http_route_match(a, "/*", "/api/v1/assets/A%2F1", names, params, &n));
+    assert_string_equal(params[0], "api/v1/assets/A%2F1"); /* raw, not decoded */
+    assert_true(http_route_match(a, "/api/*", "/api/", names, params, &n));
+    assert_true(http_route_match(a, "/api/*", "/api/x/y", names, params, &n));
+    assert_string_equal(params[0], "x/y");
+    assert_false(http_route_match(a, "/api/*", "/api", names, params, &n));
+    assert_false(http_route_match(a, "/api/*", "/apix/y", names, params, &n));
+    assert_false(http_route_match(a, "/*", "", names, params, &n));
+    assert_true(http_route_match(a, "/t/{id}/*", "/t/7/r/s", names, params, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(params[0], "7");
+    assert_string_equal(params[1], "r/s");
+    /* a star that is not the whole last segment is a literal */
+    assert_false(http_route_match(a, "/a*", "/abc", names, params, &n));
+    arena_free(a);
+}
+
 static void test_url_decode(void **state)
 {
     (void)state;
@@ -77,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_and_params),
         cmocka_unit_test(test_action_verbs),
+        cmocka_unit_test(test_catch_all),
         cmocka_unit_test(test_url_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
