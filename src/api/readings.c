@@ -175,67 +175,38 @@ static json_t *item_error(enum ab_rc rc, const char *field, const char *message)
     return e;
 }
 
-static void readings_batch(struct http_request *req, struct http_response *resp, void *ctxp)
+/* A batch between its parse and its answer: the items stored in one group
+ * commit while the connection is suspended. */
+struct batch_wait {
+    struct http_request *req;
+    struct item *items;
+    size_t n;
+    struct model_reading *readings;
+    size_t n_ok;
+    struct store_reading_result *results;
+    enum ab_rc rc;
+};
+
+static void batch_done(void *arg, enum ab_rc rc)
 {
-    const struct api_ctx *ctx = ctxp;
-    const struct api_principal *p = api_principal(req);
-    const char *ct = http_header(req, "Content-Type");
-    enum batch_format fmt;
-    if (media_type_is(ct, "application/x-ndjson")) {
-        fmt = BATCH_NDJSON;
-    } else if (media_type_is(ct, "application/json")) {
-        fmt = BATCH_JSON_ARRAY;
-    } else {
-        http_resp_error(req, resp, 415, "validation", NULL,
-                        "send the batch as application/x-ndjson (one reading per line) or "
-                        "application/json (an array of readings)");
+    struct batch_wait *w = arg;
+    w->rc = rc;
+    http_complete(w->req);
+}
+
+/* Builds the batch's answer on a server thread. */
+static void batch_answer(struct http_request *req, struct http_response *resp, void *arg)
+{
+    const struct batch_wait *w = arg;
+    if (w->rc) {
+        store_failed(req, resp, w->rc);
         return;
     }
-
-    struct batch_span *spans = NULL;
-    size_t n = 0;
-    char why[BATCH_ERR_MAX];
-    enum ab_rc rc =
-        batch_split(req->arena, fmt, req->body, req->body_len, BATCH_MAX_ITEMS, &spans, &n, why);
-    if (rc == AB_ETOOLARGE) {
-        http_resp_error(req, resp, 413, "too_large", NULL, why);
-        return;
-    }
-    if (rc) {
-        http_resp_error(req, resp, 400, "validation", NULL, why);
-        return;
-    }
-
-    struct item *items = arena_zalloc(req->arena, (n ? n : 1) * sizeof(*items));
-    struct model_reading *readings = arena_alloc(req->arena, (n ? n : 1) * sizeof(*readings));
-    size_t n_ok = 0;
-    int64_t now = clock_now_ms();
-    struct model_error err;
-    for (size_t i = 0; i < n; i++) {
-        if (batch_item_parse(req->arena, req->body + spans[i].off, spans[i].len, now,
-                             ctx->cfg->meters.max_future_ms, &readings[n_ok], &err)) {
-            items[i].err = arena_alloc(req->arena, sizeof(err));
-            *items[i].err = err;
-        } else {
-            items[i].stored = n_ok++;
-        }
-    }
-
-    struct store_reading_result *results = NULL;
-    if (n_ok) {
-        struct store_readings_policy pol = policy_of(ctx);
-        results = arena_alloc(req->arena, n_ok * sizeof(*results));
-        rc = store_readings_append(ctx->store, p->tenant, readings, n_ok, &pol, results,
-                                   req->correlation_id);
-        if (rc) {
-            store_failed(req, resp, rc);
-            return;
-        }
-    }
-
+    const struct item *items = w->items;
+    const struct store_reading_result *results = w->results;
     json_int_t accepted = 0, duplicates = 0, rejected = 0;
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < w->n; i++) {
         json_t *e = NULL;
         const char *status;
         if (items[i].err) {
@@ -270,6 +241,69 @@ static void readings_batch(struct http_request *req, struct http_response *resp,
     json_t *o = json_pack("{s:I, s:I, s:I, s:o}", "accepted", accepted, "duplicates", duplicates,
                           "rejected", rejected, "items", list);
     http_resp_json(resp, 202, o);
+}
+
+static void readings_batch(struct http_request *req, struct http_response *resp, void *ctxp)
+{
+    const struct api_ctx *ctx = ctxp;
+    const struct api_principal *p = api_principal(req);
+    const char *ct = http_header(req, "Content-Type");
+    enum batch_format fmt;
+    if (media_type_is(ct, "application/x-ndjson")) {
+        fmt = BATCH_NDJSON;
+    } else if (media_type_is(ct, "application/json")) {
+        fmt = BATCH_JSON_ARRAY;
+    } else {
+        http_resp_error(req, resp, 415, "validation", NULL,
+                        "send the batch as application/x-ndjson (one reading per line) or "
+                        "application/json (an array of readings)");
+        return;
+    }
+
+    struct batch_span *spans = NULL;
+    size_t n = 0;
+    char why[BATCH_ERR_MAX];
+    enum ab_rc rc =
+        batch_split(req->arena, fmt, req->body, req->body_len, BATCH_MAX_ITEMS, &spans, &n, why);
+    if (rc == AB_ETOOLARGE) {
+        http_resp_error(req, resp, 413, "too_large", NULL, why);
+        return;
+    }
+    if (rc) {
+        http_resp_error(req, resp, 400, "validation", NULL, why);
+        return;
+    }
+
+    struct batch_wait *w = arena_zalloc(req->arena, sizeof(*w));
+    w->req = req;
+    w->n = n;
+    w->items = arena_zalloc(req->arena, (n ? n : 1) * sizeof(*w->items));
+    w->readings = arena_alloc(req->arena, (n ? n : 1) * sizeof(*w->readings));
+    int64_t now = clock_now_ms();
+    struct model_error err;
+    for (size_t i = 0; i < n; i++) {
+        if (batch_item_parse(req->arena, req->body + spans[i].off, spans[i].len, now,
+                             ctx->cfg->meters.max_future_ms, &w->readings[w->n_ok], &err)) {
+            w->items[i].err = arena_alloc(req->arena, sizeof(err));
+            *w->items[i].err = err;
+        } else {
+            w->items[i].stored = w->n_ok++;
+        }
+    }
+    if (!w->n_ok) {
+        batch_answer(req, resp, w);
+        return;
+    }
+    struct store_readings_policy pol = policy_of(ctx);
+    w->results = arena_alloc(req->arena, w->n_ok * sizeof(*w->results));
+    /* the commit holds no server thread: the connection waits suspended */
+    http_defer(req, batch_answer, w);
+    rc = store_readings_append_async(ctx->store, p->tenant, w->readings, w->n_ok, &pol, w->results,
+                                     req->correlation_id, batch_done, w);
+    if (rc) {
+        w->rc = rc;
+        http_complete(req);
+    }
 }
 
 /* ---- reads ------------------------------------------------------------------ */
