@@ -250,7 +250,29 @@ static const char *const v2[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2};
+/* 2 -> 3: the outbox lifecycle of the sync engine: dead-letter details
+ * (error class, the provider's scrubbed response, the owner's action, when
+ * it died), a claim index per provider, and the last usage total each
+ * provider acknowledged per meter (usage coalescing) */
+static const char *const v3[] = {
+    "ALTER TABLE outbox ADD COLUMN last_response TEXT",
+    "ALTER TABLE outbox ADD COLUMN owner_action TEXT",
+    "ALTER TABLE outbox ADD COLUMN dead_at INTEGER",
+    "ALTER TABLE outbox ADD COLUMN error_class TEXT",
+    "CREATE INDEX outbox_claim ON outbox(tenant, provider, state, priority, id)",
+    "CREATE INDEX outbox_coalesce ON outbox(tenant, provider, coalesce_key, state)"
+    " WHERE coalesce_key IS NOT NULL",
+    "CREATE TABLE usage_acks ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  meter_key TEXT NOT NULL,"
+    "  total REAL NOT NULL,"
+    "  acked_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, meter_key)) STRICT, WITHOUT ROWID",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));
