@@ -15,6 +15,8 @@ extern const struct http_route api_assets_routes[]; /* assets.c: assets, links, 
 extern const struct http_route api_workorders_routes[]; /* workorders.c: work orders, calibration,
                                                            plans, status mappings */
 extern const struct http_route api_events_routes[];     /* events.c: events, webhooks, OpenAPI */
+extern const struct http_route api_sync_routes[];       /* sync.c: providers, sync state, outbox,
+                                                           dead letters */
 extern const struct http_route api_test_routes[];       /* testclock.c: /_test/clock */
 
 #endif
