@@ -129,6 +129,17 @@ enum ab_rc sim_exec(struct sim *s, const char *sql)
     return AB_OK;
 }
 
+/* Step a bookkeeping write (meta, effect counters, idempotency records) and
+ * finalize it; a failure is logged loudly: the counters prove exactly-once
+ * delivery, so a silent miss would mislead a test. */
+static void step_or_log(sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        log_error(NULL, "simulator state write failed",
+                  LOG_STR("error", sqlite3_errmsg(sqlite3_db_handle(st))));
+    sqlite3_finalize(st);
+}
+
 static void meta_set_i64(struct sim *s, const char *key, int64_t v)
 {
     sqlite3_stmt *st;
@@ -137,8 +148,7 @@ static void meta_set_i64(struct sim *s, const char *key, int64_t v)
         return;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, v);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    step_or_log(st);
 }
 
 static bool meta_get(struct sim *s, const char *key, char *out, size_t outlen)
@@ -176,8 +186,7 @@ void sim_effect(struct sim *s, const char *name, int64_t n)
         return;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, n);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    step_or_log(st);
 }
 
 void sim_error(struct sim *s, struct http_request *req, struct http_response *resp, int status,
@@ -488,8 +497,7 @@ static void idem_store(struct sim *s, struct http_request *req, struct http_resp
     sqlite3_bind_int(st, 4, resp->status);
     sqlite3_bind_text(st, 5, buf_str(&resp->body), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, clock_now_ms());
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    step_or_log(st);
 }
 
 /* Authenticate, rate-limit, route and run the provider handler. Under mu. */
@@ -938,8 +946,7 @@ enum ab_rc sim_new(const struct sim_provider *p, const struct sim_opts *opts, st
                                    "('provider', ?), ('seeded', '1')",
                                    -1, &st, NULL) == SQLITE_OK) {
                 sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
-                sqlite3_step(st);
-                sqlite3_finalize(st);
+                step_or_log(st);
             }
             meta_set_i64(s, "seed", (int64_t)s->opts.seed);
             rc = sim_exec(s, "COMMIT");

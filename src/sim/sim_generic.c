@@ -277,6 +277,15 @@ static const char *upd_col(const struct coll *c)
 }
 
 /* One object by n, or NULL. */
+/* Step a write statement to its end and finalize it; false when the write
+ * failed (the request's transaction is then rolled back by answering 500). */
+static bool step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
+
 static json_t *fetch_one(struct sim *s, const struct coll *c, int64_t n)
 {
     char sql[512];
@@ -818,8 +827,8 @@ static void meter_create(struct sim *s, struct http_request *req, struct http_re
     sqlite3_bind_text(st, 4, unit, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int64(st, 6, now);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    if (!step_done(st))
+        FAIL(s, req, resp, 500, "internal_error", "state unavailable");
     sim_effect(s, "meters_created", 1);
     answer_created(s, req, resp, &meters_coll, sqlite3_last_insert_rowid(sim_db(s)),
                    "/api/v1/meters");
@@ -878,8 +887,8 @@ static void reading_post(struct sim *s, struct http_request *req, struct http_re
     sqlite3_bind_double(st, 2, value);
     sqlite3_bind_int64(st, 3, read_at);
     sqlite3_bind_int64(st, 4, now);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    if (!step_done(st))
+        FAIL(s, req, resp, 500, "internal_error", "state unavailable");
     int64_t rn = sqlite3_last_insert_rowid(sim_db(s));
     if (read_at >= last_at) {
         if (sqlite3_prepare_v2(sim_db(s),
@@ -890,8 +899,10 @@ static void reading_post(struct sim *s, struct http_request *req, struct http_re
             sqlite3_bind_int64(st, 2, read_at);
             sqlite3_bind_int64(st, 3, now);
             sqlite3_bind_int64(st, 4, mn);
-            sqlite3_step(st);
-            sqlite3_finalize(st);
+            if (!step_done(st))
+                FAIL(s, req, resp, 500, "internal_error", "state unavailable");
+        } else {
+            FAIL(s, req, resp, 500, "internal_error", "state unavailable");
         }
     }
     sim_effect(s, "readings_posted", 1);
@@ -962,8 +973,8 @@ static void wo_create(struct sim *s, struct http_request *req, struct http_respo
         sqlite3_bind_int64(st, 6, due);
     sqlite3_bind_int64(st, 7, now);
     sqlite3_bind_int64(st, 8, now);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    if (!step_done(st))
+        FAIL(s, req, resp, 500, "internal_error", "state unavailable");
     sim_effect(s, "work_orders_created", 1);
     answer_created(s, req, resp, &wo_coll, sqlite3_last_insert_rowid(sim_db(s)),
                    "/api/v1/work-orders");
@@ -982,8 +993,9 @@ static bool transition_ok(const char *from, const char *to)
 
 /* Completing a calibration or preventive work order moves the asset's
  * calibration and the plan forward, as an EAM would. */
-static void wo_completed(struct sim *s, json_t *wo, int64_t at)
+static bool wo_completed(struct sim *s, json_t *wo, int64_t at)
 {
+    bool ok = true;
     const char *type = json_string_value(json_object_get(wo, "type"));
     int64_t an = parse_id("A", json_string_value(json_object_get(wo, "asset_id")));
     int64_t pn = parse_id("P", json_string_value(json_object_get(wo, "plan_id")));
@@ -998,8 +1010,7 @@ static void wo_completed(struct sim *s, json_t *wo, int64_t at)
         sqlite3_bind_int64(st, 1, at);
         sqlite3_bind_int64(st, 2, stamp);
         sqlite3_bind_int64(st, 3, an);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        ok = step_done(st) && ok;
     }
     if (pn && sqlite3_prepare_v2(sim_db(s),
                                  "UPDATE plans SET last_done_at = ?1, next_due_at = ?1 + "
@@ -1008,9 +1019,9 @@ static void wo_completed(struct sim *s, json_t *wo, int64_t at)
         sqlite3_bind_int64(st, 1, at);
         sqlite3_bind_int64(st, 2, stamp);
         sqlite3_bind_int64(st, 3, pn);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        ok = step_done(st) && ok;
     }
+    return ok;
 }
 
 static void wo_patch(struct sim *s, struct http_request *req, struct http_response *resp)
@@ -1062,8 +1073,8 @@ static void wo_patch(struct sim *s, struct http_request *req, struct http_respon
     buf_cleanup(&su.sql);
     if (!ok)
         FAIL(s, req, resp, 500, "internal_error", "state unavailable");
-    if (completing)
-        wo_completed(s, cur, now);
+    if (completing && !wo_completed(s, cur, now))
+        FAIL(s, req, resp, 500, "internal_error", "state unavailable");
     sim_effect(s, "work_orders_updated", 1);
     http_resp_json(resp, 200, fetch_one(s, &wo_coll, n));
 }
