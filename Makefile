@@ -7,6 +7,7 @@ PRESET ?= debug
 BUILD  := build/$(PRESET)
 BIN    := $(BUILD)/assetbridge
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 0
 DEMO_LISTEN ?= 127.0.0.1:8440
 
 .PHONY: all deps build test demo demo-check bench reliability lint format fuzz clean
@@ -47,7 +48,7 @@ format:
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz
-	@cmake -DAB_FUZZ_SECONDS=$(FUZZ_SECONDS) build/fuzz >/dev/null
+	@cmake -DAB_FUZZ_SECONDS=$(FUZZ_SECONDS) -DAB_FUZZ_SEED=$(FUZZ_SEED) build/fuzz >/dev/null
 	@ctest --preset fuzz -L fuzz
 
 clean:
