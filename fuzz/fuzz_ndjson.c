@@ -58,8 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else if (rc != AB_EPARSE && rc != AB_ETOOLARGE)
         abort();
 
+    /* jansson stops at a NUL byte and may accept "[9\0]" as [9]; our splitter
+     * rightly refuses a NUL outside strings (RFC 8259), so jansson is an
+     * oracle only for bodies without one (found by the CI smoke run; the
+     * input is kept in the corpus) */
     json_error_t jerr;
-    json_t *whole = json_loadb(body, size, JSON_DECODE_ANY, &jerr);
+    json_t *whole = memchr(body, 0, size) ? NULL : json_loadb(body, size, JSON_DECODE_ANY, &jerr);
     if (whole && json_is_array(whole) && json_array_size(whole) <= MAX_ITEMS &&
         !(rc == AB_EPARSE && strstr(err, "nested"))) {
         if (rc != AB_OK || n != json_array_size(whole))
