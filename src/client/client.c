@@ -292,6 +292,12 @@ enum ab_rc client_request(struct client *c, const struct client_request *req, st
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        /* A write never rides a reused connection: when a reused connection
+         * dies without an answer, libcurl silently sends the request again
+         * on a new one, and a write the provider applied before the drop
+         * would be applied twice. On a fresh connection a drop surfaces as
+         * an unknown outcome, which the engine resolves before any resend. */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
         if (req->body || strcmp(method, "DELETE") != 0) {
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");

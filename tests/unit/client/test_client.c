@@ -183,6 +183,16 @@ static void test_success_and_reuse(void **state)
     assert_int_equal(r2.status, 200);
     assert_int_equal(r2.new_connections, 0); /* kept alive and reused */
     assert_int_equal(atomic_load(&n_requests), 2);
+    /* a write never rides a reused connection (libcurl would resend it on a
+     * new one if the old one died without an answer: a double apply) */
+    struct client_request wr = {0};
+    wr.method = "POST";
+    wr.path = "/ok";
+    wr.body = "{}";
+    wr.body_len = 2;
+    struct client_response r3;
+    assert_int_equal(client_request(c, &wr, a, &r3), AB_OK);
+    assert_int_equal(r3.new_connections, 1);
 
     /* headers for the connector: Retry-After (parsed by the retry policy), Link */
     const char *ra = client_response_header(&r2, "retry-after");
