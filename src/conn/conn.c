@@ -7,11 +7,14 @@
  */
 #include "conn/conn.h"
 
+#include "conn/conn_generic.h"
+
 #include <string.h>
 
-/* One line per connector, in any order; NULL terminates. Empty for now: the
- * WATS, SAP PM and generic connectors come with their issues. */
+/* One line per connector, in any order; NULL terminates. The WATS and SAP PM
+ * connectors come with their issues. */
 const struct conn_ops *const conn_registry[] = {
+    &conn_generic, /* conn_generic.c: the generic REST provider (docs/sim/generic.md) */
     NULL,
 };
 

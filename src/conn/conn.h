@@ -105,6 +105,11 @@ struct conn_record {
     int64_t modified_at;   /* last-modified (ms since epoch), or INT64_MIN */
     bool deleted;          /* the provider reports the record deleted */
     json_t *doc;           /* canonical JSON document; owned by the page's arena */
+    /* NULL, or why doc could not be fully mapped to the canonical model (e.g.
+     * "generic work_order status 'x' has no common status"): the engine must
+     * record a mapping exception for the record instead of upserting doc (doc
+     * then carries what could be mapped, the native value kept as source_*). */
+    const char *mapping_exception;
 };
 
 /* One page of a pull. Everything lives in the arena passed to pull. */

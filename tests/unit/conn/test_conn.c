@@ -85,7 +85,10 @@ static void reset(void)
 static void test_registry_empty(void **state)
 {
     (void)state;
-    assert_null(conn_registry[0]);
+    /* the generic connector is the only one registered so far */
+    assert_non_null(conn_registry[0]);
+    assert_ptr_equal(conn_find("generic"), conn_registry[0]);
+    assert_null(conn_registry[1]);
     assert_null(conn_find("sap_pm"));
     assert_null(conn_find("wats"));
     assert_null(conn_find(NULL));
