@@ -15,12 +15,15 @@
 #include "http/http.h"
 #include "store/store.h"
 
+struct sync_engine; /* sync/engine.h */
+
 /* Everything handlers share. Lives as long as the server. */
 struct api_ctx {
     const struct config *cfg;
     struct store *store;
     bool fake_clock; /* serve --fake-clock: /_test/ routes exist */
     int64_t started_mono_ms;
+    struct sync_engine *sync; /* the sync engine (health for GET /v1/providers); may be NULL */
 };
 
 /* Build the route table for ctx into a new array (free() it after the server

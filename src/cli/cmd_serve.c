@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * cmd_serve.c: `assetbridge serve`: load the configuration, start the HTTP
- * listener, and run until SIGTERM or SIGINT, then shut down cleanly
- * (stop accepting, let requests in flight finish, close the store).
+ * cmd_serve.c: `assetbridge serve`: load the configuration, open the store,
+ * start the sync engine and the HTTP listener, and run until SIGTERM or
+ * SIGINT, then shut down cleanly (stop accepting, let requests in flight
+ * finish, stop the sync engine, close the store).
  *
  * Signals are blocked in every thread and taken synchronously with
  * sigwait() here, so no handler runs inside library code.
@@ -29,6 +30,7 @@
 #include "model/meter.h"
 #include "store/retention.h"
 #include "store/store.h"
+#include "sync/engine.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 #define RETENTION_INTERVAL_MS (60 * 60 * 1000)
@@ -139,6 +141,7 @@ int cmd_serve(int argc, char **argv)
     struct http_server *srv = NULL;
     struct store *store = NULL;
     struct store_retention *retention = NULL;
+    struct sync_engine *sync = NULL;
     int listen_fd = -1;
 
     status = configure_logging(cfg, &log_fd);
@@ -212,9 +215,16 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "assetbridge: cannot start the retention thread\n");
         goto out;
     }
+    if (sync_engine_start(cfg, store, &sync) != AB_OK) {
+        fprintf(stderr, "assetbridge: cannot start the sync engine\n");
+        goto out;
+    }
 
-    struct api_ctx ctx = {
-        .cfg = cfg, .store = store, .fake_clock = fake != NULL, .started_mono_ms = clock_mono_ms()};
+    struct api_ctx ctx = {.cfg = cfg,
+                          .store = store,
+                          .fake_clock = fake != NULL,
+                          .started_mono_ms = clock_mono_ms(),
+                          .sync = sync};
     size_t n_routes;
     routes = api_routes_new(&ctx, &n_routes);
     struct http_server_opts opts = {
@@ -255,6 +265,8 @@ int cmd_serve(int argc, char **argv)
     http_server_stop(srv, SHUTDOWN_GRACE_MS);
     srv = NULL;
     api_shutdown_end();
+    sync_engine_stop(sync); /* in-flight provider calls finish; before the store closes */
+    sync = NULL;
     store_retention_stop(retention);
     retention = NULL;
     store_close(store);
@@ -266,6 +278,7 @@ out:
     if (listen_fd >= 0)
         close(listen_fd);
     http_server_stop(srv, 0);
+    sync_engine_stop(sync);
     store_retention_stop(retention);
     store_close(store); /* after the server: no handler uses it any more */
     free(routes);

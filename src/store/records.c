@@ -589,6 +589,11 @@ enum ab_rc store_record_upsert(struct store_tx *tx, const struct store_record *r
     }
     if (row.found && stale(rec, &row))
         return record_conflict(tx, rec, &row, res);
+    if (rec->mapping_exception) {
+        say(res, "%s %s '%s': %s", rec->provider, rec->entity, rec->native_id,
+            rec->mapping_exception);
+        return hold(tx, rec, "unmapped_value", NULL, 0, a, res);
+    }
 
     if (strcmp(rec->entity, "asset") == 0)
         rc = apply_asset(tx, rec, AM_AUTO, NULL, a, res);

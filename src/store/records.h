@@ -18,7 +18,10 @@
  *     to two assets, or a serial number that collides, becomes a mapping
  *     exception that holds the whole change for a person: never a merge;
  *   - other entities are kept as canonical objects (objects table) whose
- *     asset reference is resolved through the provider's links.
+ *     asset reference is resolved through the provider's links;
+ *   - a record the connector could not map fully (mapping_exception set,
+ *     e.g. a status with no common status) is held as a mapping exception
+ *     (reason unmapped_value), never stored with a guessed value.
  * The change, its events and its audit record commit together.
  */
 #ifndef AB_STORE_RECORDS_H
@@ -38,9 +41,11 @@ struct store_record {
     const char *provider; /* provider id (config name) */
     const char *entity;   /* "asset", "calibration", "maintenance_plan", "work_order", ... */
     const char *native_id;
-    const json_t *doc;          /* canonical JSON of the entity */
-    int64_t source_revision;    /* INT64_MIN when the provider gives none */
-    int64_t source_modified_at; /* ms; INT64_MIN when none */
+    const json_t *doc;             /* canonical JSON of the entity */
+    int64_t source_revision;       /* INT64_MIN when the provider gives none */
+    int64_t source_modified_at;    /* ms; INT64_MIN when none */
+    const char *mapping_exception; /* NULL, or why the connector could not map the record
+                                      fully (an unmapped status): it is then held */
 };
 
 enum store_upsert_outcome {

@@ -80,12 +80,24 @@ class TenantIsolationTest(unittest.TestCase):
                     " 'serial_collision', 'held', '[]', ?, 'open', ?)",
                     (cls.exception, json.dumps({"provider": "sap_pm", "entity": "asset", "native_id": "N-ISO",
                                                 "doc": {"name": "held"}}), int(time.time() * 1000)))
+        now = int(time.time() * 1000)
+        # a dead letter and a sync log line of tenant A (sync routes)
+        cur = con.execute("INSERT INTO outbox(tenant, provider, entity, action, subject, payload, idempotency_key,"
+                          " state, next_attempt_at, created_at, updated_at, error_class, last_error, dead_at)"
+                          " VALUES ('plant-a', 'sap_pm', 'work_order', 'update_work_order', 'ISO-OUTBOX-A', '{}',"
+                          " 'iso-key-a', 'dead', ?, ?, ?, 'validation', 'rejected', ?)", (now, now, now, now))
+        cls.dead_id = cur.lastrowid
+        con.execute("INSERT INTO sync_log(tenant, provider, entity, level, message, at)"
+                    " VALUES ('plant-a', 'sap_pm', 'asset', 'error', 'ISO-SYNCLOG-A', ?)", (now,))
+        con.execute("INSERT INTO sync_state(tenant, provider, entity, watermark) VALUES ('plant-a', 'sap_pm',"
+                    " 'asset', 'ISO-WATERMARK-A')")
         con.commit()
         con.close()
         st, _, b = cls.call(A, "GET", "/v1/assets/ISO-A")
         cls.asset_rev = b["revision"]
         # what must never appear in tenant B's answers
-        cls.secrets_of_a = ["ISO-A", "SN-ISO-A", cls.wo, cls.hook, cls.exception, "E0001", "a.example.com"]
+        cls.secrets_of_a = ["ISO-A", "SN-ISO-A", cls.wo, cls.hook, cls.exception, "E0001", "a.example.com",
+                            "ISO-OUTBOX-A", "ISO-SYNCLOG-A", "ISO-WATERMARK-A", "iso-key-a"]
 
     def params(self, path):
         p = path.replace("{asset_ref}", "ISO-A").replace("{meter}", "cycles")
@@ -125,6 +137,19 @@ class TenantIsolationTest(unittest.TestCase):
                     "/v1/status-mappings", "/v1/webhooks", "/v1/work-orders") and method == "GET":
             q = {"/v1/events": "?after=0&wait=0"}.get(path, "")
             self.expect_nothing_of_a(method, path, q)
+            return True
+        if path in ("/v1/providers", "/v1/sync-state", "/v1/sync-logs", "/v1/dead-letters") and method == "GET":
+            self.expect_nothing_of_a(method, path)
+            return True
+        if path == "/v1/outbox" and method == "GET":
+            for state in ("pending", "in_flight", "done", "dead", "suppressed"):
+                self.expect_nothing_of_a(method, path, "?state=" + state)
+            return True
+        if path == "/v1/dead-letters:replay":
+            st, _, b = self.call(self.b, "POST", path, {"id": self.dead_id})
+            self.assertEqual(st, 404, b)
+            st, _, b = self.call(self.b, "POST", path, {"provider": "sap_pm"})
+            self.assertEqual((st, b.get("replayed")), (200, 0), b)
             return True
         if path == "/v1/assets:lookup":
             self.expect_404("GET", path + "?provider=sap_pm&native_id=10001")
@@ -211,6 +236,8 @@ class TenantIsolationTest(unittest.TestCase):
         self.assertEqual([h["id"] for h in hooks["items"]], [self.hook])
         st, _, ex = self.call(A, "GET", "/v1/mapping-exceptions/" + self.exception)
         self.assertEqual((st, ex["state"]), (200, "open"))
+        st, _, dead = self.call(A, "GET", "/v1/dead-letters")
+        self.assertEqual([d["id"] for d in dead["items"]], [self.dead_id])
         st, _, meters = self.call(A, "GET", "/v1/assets/ISO-A/meters")
         self.assertEqual(meters["items"][0]["value"], 5)
 

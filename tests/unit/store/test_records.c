@@ -42,7 +42,8 @@ struct up {
 static enum ab_rc up_job(struct store_tx *tx, void *arg)
 {
     struct up *u = arg;
-    struct store_record rec = {"t1", u->provider, u->entity, u->native_id, u->doc, u->rev, u->mod};
+    struct store_record rec = {"t1",   u->provider, u->entity, u->native_id,
+                               u->doc, u->rev,      u->mod,    NULL};
     return store_record_upsert(tx, &rec, u->a, &u->res);
 }
 
@@ -508,6 +509,48 @@ static void test_work_orders(void **state)
     test_db_close(&t);
 }
 
+/* A record the connector could not map fully is held, never stored. */
+struct unmapped {
+    json_t *doc;
+    struct arena *a;
+    struct store_upsert_result res;
+};
+
+static enum ab_rc unmapped_job(struct store_tx *tx, void *arg)
+{
+    struct unmapped *u = arg;
+    struct store_record rec = {
+        "t1",   "generic", "work_order", "WO-9",
+        u->doc, 3,         NOREV,        "generic work_order status 'parked' has no common status"};
+    return store_record_upsert(tx, &rec, u->a, &u->res);
+}
+
+static void test_unmapped_value_is_held(void **state)
+{
+    (void)state;
+    struct test_db t;
+    test_db_open(&t);
+    struct arena *a = arena_new(0, 0);
+    json_error_t je;
+    struct unmapped u = {
+        json_loads("{\"source_status\":\"parked\",\"title\":\"x\"}", 0, &je), a, {0}};
+    assert_int_equal(store_write(t.s, unmapped_job, &u, NULL), AB_OK);
+    assert_int_equal(u.res.outcome, STORE_UPSERT_EXCEPTION);
+    assert_non_null(strstr(u.res.message, "'parked'"));
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM mapping_exceptions WHERE"
+                                    " reason = 'unmapped_value' AND native_id = 'WO-9'"
+                                    " AND change LIKE '%%parked%%'"),
+                     1);
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM objects"), 0);
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM source_records"), 0);
+    /* pulled again: the one open exception is updated, not repeated */
+    assert_int_equal(store_write(t.s, unmapped_job, &u, NULL), AB_OK);
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM mapping_exceptions"), 1);
+    json_decref(u.doc);
+    arena_free(a);
+    test_db_close(&t);
+}
+
 int main(void)
 {
     log_configure(LOG_ERROR, LOG_FORMAT_JSON, 2);
@@ -519,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_ambiguous_serial_and_resolution),
         cmocka_unit_test(test_mark_missing),
         cmocka_unit_test(test_work_orders),
+        cmocka_unit_test(test_unmapped_value_is_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -412,7 +412,8 @@ static enum ab_rc up_job(struct store_tx *tx, void *arg)
     struct up *u = arg;
     json_error_t je;
     json_t *doc = json_loads(u->doc, 0, &je);
-    struct store_record rec = {"t1", "gagetrak", "calibration", "G-1", doc, INT64_MIN, INT64_MIN};
+    struct store_record rec = {"t1", "gagetrak", "calibration", "G-1",
+                               doc,  INT64_MIN,  INT64_MIN,     NULL};
     struct store_upsert_result res;
     enum ab_rc rc = store_record_upsert(tx, &rec, u->a, &res);
     json_decref(doc);

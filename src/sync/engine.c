@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * engine.c: the sync engine's loops. Per running provider (a configured
+ * provider whose type has a connector): a pull thread that runs each
+ * entity's schedule (interval +-10 % jitter from a seeded xorshift PRNG, a
+ * full pass every N passes) and one outbox worker thread (concurrency 1 per
+ * provider: items of one provider are delivered one at a time, in claim
+ * order). Pages are committed with their checkpoint in one store job; outbox
+ * items are claimed in one job, pushed with no store handle held, and their
+ * outcome recorded in another. See engine.h and docs/internals/sync.md.
+ */
+#include "sync/engine.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/client.h"
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/events.h"
+#include "store/journal.h"
+#include "store/outbox.h"
+#include "store/records.h"
+#include "store/synclog.h"
+
+#define DEFAULT_POLL_MS 1000
+#define DEFAULT_FULL_EVERY 24
+#define DEFAULT_BATCH 10
+#define DEFAULT_LEASE_MS (5 * 60 * 1000)
+#define DEFAULT_INTERVAL_MS (5 * 60 * 1000)
+#define PAGE_ARENA_BLOCK (64 * 1024)
+#define UNKNOWN_CLASS "unknown_outcome"
+#define OWNER_CHECK "check whether the provider has it, then replay or discard"
+
+struct ent_sched {
+    const char *name;
+    int64_t interval_ms;
+    int64_t next_due;
+    int passes;
+    bool running;            /* a pull of it is running (guarded by prov.mu) */
+    bool unsupported;        /* the connector cannot pull it: never scheduled */
+    int64_t full_started_at; /* a full pass begun from its first page here, else INT64_MIN */
+};
+
+struct prov {
+    struct sync_engine *e;
+    const char *tenant;
+    const struct config_provider *cfg;
+    const struct conn_ops *ops;
+    void *ctx;
+    struct client *client;
+    struct breaker *br;
+    struct ratelimit *rl;
+    struct ent_sched *ents;
+    size_t n_ents;
+    pthread_mutex_t mu;
+    uint64_t prng;
+    pthread_t puller, worker;
+    bool puller_started, worker_started;
+};
+
+struct sync_engine {
+    const struct config *cfg;
+    struct store *store;
+    struct sync_engine_opts o;
+    struct prov *provs;
+    size_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stopping;
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static bool stopping(struct sync_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    bool s = e->stopping;
+    pthread_mutex_unlock(&e->mu);
+    return s;
+}
+
+/* Wait up to ms of real time, or until stop. */
+static void idle_wait(struct sync_engine *e, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->mu);
+    if (!e->stopping)
+        (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static uint64_t prng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+/* interval +-10 %, from the provider's PRNG (called with prov.mu held). */
+static int64_t jittered(struct prov *p, int64_t interval)
+{
+    int64_t span = interval / 5; /* 20 % wide window around the interval */
+    if (span <= 0)
+        return interval;
+    return interval - interval / 10 + (int64_t)(prng_next(&p->prng) % (uint64_t)(span + 1));
+}
+
+static struct prov *find_prov(struct sync_engine *e, const char *tenant, const char *provider)
+{
+    for (size_t i = 0; e && i < e->n; i++)
+        if (strcmp(e->provs[i].tenant, tenant) == 0 && strcmp(e->provs[i].cfg->name, provider) == 0)
+            return &e->provs[i];
+    return NULL;
+}
+
+static struct ent_sched *find_ent(struct prov *p, const char *entity)
+{
+    for (size_t i = 0; i < p->n_ents; i++)
+        if (strcmp(p->ents[i].name, entity) == 0)
+            return &p->ents[i];
+    return NULL;
+}
+
+enum domain sync_item_domain(const char *entity, const char *action)
+{
+    static const struct {
+        const char *name;
+        enum domain d;
+    } map[] = {
+        {"open_request", DOMAIN_WORK_ORDERS},
+        {"create_work_order", DOMAIN_WORK_ORDERS},
+        {"update_work_order", DOMAIN_WORK_ORDERS},
+        {"work_order", DOMAIN_WORK_ORDERS},
+        {"notification", DOMAIN_WORK_ORDERS},
+        {"push_reading", DOMAIN_USAGE},
+        {"reading", DOMAIN_USAGE},
+        {"meter", DOMAIN_USAGE},
+        {"usage", DOMAIN_USAGE},
+        {"record_calibration", DOMAIN_CALIBRATION},
+        {"calibration", DOMAIN_CALIBRATION},
+        {"maintenance_plan", DOMAIN_MAINTENANCE},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (action && strcmp(map[i].name, action) == 0)
+            return map[i].d;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (entity && strcmp(map[i].name, entity) == 0)
+            return map[i].d;
+    return DOMAIN_ASSET_MASTER;
+}
+
+bool sync_mode_allows(enum provider_mode mode, const char *action)
+{
+    switch (mode) {
+    case MODE_WRITE_BACK: return true;
+    case MODE_DRAFT: return action && strcmp(action, "open_request") == 0;
+    case MODE_READ_ONLY:
+    default: return false;
+    }
+}
+
+/* ---- pull ------------------------------------------------------------------------ */
+
+struct page_job {
+    struct prov *p;
+    const char *entity;
+    const struct conn_page *page;
+    struct arena *a;
+    bool mark_missing; /* the last page of a full pass begun here */
+    int64_t since;
+};
+
+static enum ab_rc page_job_fn(struct store_tx *tx, void *arg)
+{
+    struct page_job *j = arg;
+    const char *tenant = j->p->tenant, *provider = j->p->cfg->name;
+    enum ab_rc rc;
+    for (size_t i = 0; i < j->page->n_records; i++) {
+        const struct conn_record *cr = &j->page->records[i];
+        if (!cr->native_id || !cr->doc || cr->deleted) {
+            rc = store_sync_log_add(tx, tenant, provider, j->entity, cr->native_id, "info",
+                                    cr->deleted ? "deleted at the source (kept)"
+                                                : "record without id or document skipped");
+            if (rc)
+                return rc;
+            continue;
+        }
+        struct store_record rec = {
+            .tenant = tenant,
+            .provider = provider,
+            .entity = j->entity,
+            .native_id = cr->native_id,
+            .doc = cr->doc,
+            .source_revision = cr->revision < 0 ? INT64_MIN : cr->revision,
+            .source_modified_at = cr->modified_at,
+            .mapping_exception = cr->mapping_exception,
+        };
+        struct store_upsert_result res;
+        rc = store_record_upsert(tx, &rec, j->a, &res);
+        if (rc == AB_EINVAL) {
+            rc = store_sync_log_add(tx, tenant, provider, j->entity, cr->native_id, "warn",
+                                    arena_printf(j->a, "invalid record refused: %s", res.message));
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (rc)
+            return rc;
+    }
+    struct store_sync_state st;
+    rc = store_sync_state_get_tx(tx, tenant, provider, j->entity, j->a, &st);
+    if (rc)
+        return rc;
+    st.tenant = tenant;
+    st.provider = provider;
+    st.entity = j->entity;
+    st.page_token = j->page->next_page_token;
+    if (j->page->new_watermark)
+        st.watermark = j->page->new_watermark;
+    st.pulled += (int64_t)j->page->n_records;
+    st.last_success_at = clock_now_ms();
+    st.last_error = NULL;
+    if (j->mark_missing) {
+        int64_t marked = 0;
+        rc = store_records_mark_missing(tx, tenant, provider, j->entity, j->since, &marked);
+        if (rc)
+            return rc;
+    }
+    return store_sync_state_put(tx, &st);
+}
+
+struct fail_job {
+    const char *tenant, *provider, *entity;
+    const char *message;
+    const char *subject;
+    json_t *event; /* sync.failed payload, or NULL for no event */
+    struct arena *a;
+    bool push; /* a push failure: the failed counter only */
+};
+
+static enum ab_rc fail_job_fn(struct store_tx *tx, void *arg)
+{
+    struct fail_job *j = arg;
+    struct store_sync_state st;
+    enum ab_rc rc = store_sync_state_get_tx(tx, j->tenant, j->provider, j->entity, j->a, &st);
+    if (rc)
+        return rc;
+    st.tenant = j->tenant;
+    st.provider = j->provider;
+    st.entity = j->entity;
+    st.last_error = j->message;
+    st.last_error_at = clock_now_ms();
+    st.failed++;
+    rc = store_sync_state_put(tx, &st);
+    if (!rc)
+        rc = store_sync_log_add(tx, j->tenant, j->provider, j->entity, NULL, "error", j->message);
+    if (!rc && j->event)
+        rc = store_event_append(tx, j->tenant, "sync.failed", j->subject, j->event, NULL);
+    return rc;
+}
+
+static void record_pull_failure(struct prov *p, const char *entity, const char *message)
+{
+    struct arena *a = arena_new(0, 0);
+    json_t *ev = json_pack("{s:s, s:s, s:s}", "provider", p->cfg->name, "entity", entity, "message",
+                           message);
+    struct fail_job j = {
+        p->tenant, p->cfg->name, entity, message, arena_printf(a, "provider/%s", p->cfg->name), ev,
+        a,         false};
+    enum ab_rc rc = store_write(p->e->store, fail_job_fn, &j, NULL);
+    if (rc)
+        log_warn(NULL, "sync: cannot record a pull failure", LOG_STR("provider", p->cfg->name),
+                 LOG_STR("entity", entity), LOG_STR("error", ab_rc_name(rc)));
+    json_decref(ev);
+    arena_free(a);
+}
+
+static enum ab_rc pull_pass(struct prov *p, struct ent_sched *es, bool full, int max_pages,
+                            int *pages)
+{
+    struct sync_engine *e = p->e;
+    int done = 0;
+    if (pages)
+        *pages = 0;
+    pthread_mutex_lock(&p->mu);
+    if (es->running) {
+        pthread_mutex_unlock(&p->mu);
+        return AB_EAGAIN;
+    }
+    es->running = true;
+    pthread_mutex_unlock(&p->mu);
+
+    struct arena *sa = arena_new(0, 0);
+    struct store_sync_state st;
+    memset(&st, 0, sizeof(st));
+    struct store_read *r = NULL;
+    enum ab_rc rc = store_read_begin(e->store, &r);
+    if (!rc) {
+        rc = store_sync_state_get(r, p->tenant, p->cfg->name, es->name, sa, &st);
+        store_read_end(r);
+    }
+    char *token = NULL;
+    const char *wm = NULL;
+    if (!rc) {
+        if (st.page_token) {
+            /* resume a pass at its checkpoint; a full pass begun here stays full */
+            token = xstrdup(st.page_token);
+            wm = es->full_started_at != INT64_MIN ? NULL : st.watermark;
+        } else if (full || !st.watermark) {
+            es->full_started_at = clock_now_ms();
+        } else {
+            es->full_started_at = INT64_MIN;
+            wm = st.watermark;
+        }
+    }
+    while (!rc) {
+        if (stopping(e) || (max_pages > 0 && done >= max_pages))
+            break;
+        int64_t wait = 0;
+        if (!ratelimit_acquire(p->rl, &wait)) {
+            rc = AB_EAGAIN;
+            break;
+        }
+        if (!breaker_allow(p->br, NULL)) {
+            rc = AB_EAGAIN;
+            break;
+        }
+        struct arena *a = arena_new(PAGE_ARENA_BLOCK, 0);
+        struct conn_page page;
+        rc = conn_pull(p->ops, p->ctx, es->name, wm, token, a, &page);
+        if (rc) {
+            if (rc != AB_EUNSUPPORTED)
+                breaker_failure(p->br);
+            else
+                breaker_success(p->br);
+            record_pull_failure(p, es->name,
+                                arena_printf(a, "pull of %s failed: %s", es->name, ab_rc_name(rc)));
+            arena_free(a);
+            break;
+        }
+        breaker_success(p->br);
+        ratelimit_success(p->rl);
+        bool last = page.next_page_token == NULL;
+        struct page_job j = {
+            p, es->name, &page, a, last && es->full_started_at != INT64_MIN, es->full_started_at};
+        rc = store_write(e->store, page_job_fn, &j, NULL);
+        if (rc) {
+            record_pull_failure(
+                p, es->name,
+                arena_printf(a, "storing a page of %s failed: %s", es->name, ab_rc_name(rc)));
+            arena_free(a);
+            break;
+        }
+        done++;
+        free(token);
+        token = last ? NULL : xstrdup(page.next_page_token);
+        arena_free(a); /* memory is bounded by one page */
+        if (last) {
+            es->full_started_at = INT64_MIN;
+            es->passes++;
+            break;
+        }
+    }
+    free(token);
+    arena_free(sa);
+    if (pages)
+        *pages = done;
+    pthread_mutex_lock(&p->mu);
+    es->running = false;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+enum ab_rc sync_engine_pull(struct sync_engine *e, const char *tenant, const char *provider,
+                            const char *entity, bool full, int max_pages, int *pages)
+{
+    if (pages)
+        *pages = 0;
+    struct prov *p = find_prov(e, tenant, provider);
+    struct ent_sched *es = p ? find_ent(p, entity) : NULL;
+    if (!es)
+        return AB_ENOTFOUND;
+    return pull_pass(p, es, full, max_pages, pages);
+}
+
+static void *puller_main(void *arg)
+{
+    struct prov *p = arg;
+    struct sync_engine *e = p->e;
+    while (!stopping(e)) {
+        for (size_t i = 0; i < p->n_ents && !stopping(e); i++) {
+            struct ent_sched *es = &p->ents[i];
+            if (es->unsupported || clock_now_ms() < es->next_due)
+                continue;
+            bool full = es->passes > 0 && es->passes % e->o.full_pass_every == 0;
+            enum ab_rc rc = pull_pass(p, es, full, 0, NULL);
+            if (rc && rc != AB_EAGAIN)
+                log_warn(NULL, "sync: pull failed", LOG_STR("tenant", p->tenant),
+                         LOG_STR("provider", p->cfg->name), LOG_STR("entity", es->name),
+                         LOG_STR("error", ab_rc_name(rc)));
+            pthread_mutex_lock(&p->mu);
+            es->next_due = clock_now_ms() + jittered(p, es->interval_ms);
+            pthread_mutex_unlock(&p->mu);
+        }
+        idle_wait(e, e->o.poll_ms);
+    }
+    return NULL;
+}
+
+/* ---- outbox ------------------------------------------------------------------------ */
+
+enum outcome_kind { OUT_COMPLETE, OUT_RESCHEDULE, OUT_DEAD, OUT_SUPPRESS, OUT_DEFER };
+
+struct outcome_job {
+    struct prov *p;
+    const struct store_outbox_item *it;
+    int64_t lease;
+    enum outcome_kind kind;
+    int64_t at;
+    const char *cls, *msg, *response, *owner;
+    struct arena *a;
+};
+
+static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
+{
+    struct outcome_job *j = arg;
+    const struct store_outbox_item *it = j->it;
+    const char *tenant = it->tenant, *provider = j->p->cfg->name;
+    enum ab_rc rc = AB_OK;
+    switch (j->kind) {
+    case OUT_SUPPRESS: return store_outbox_suppress(tx, tenant, it->id, j->lease, j->msg);
+    case OUT_DEFER: return store_outbox_defer(tx, tenant, it->id, j->lease, j->at);
+    case OUT_RESCHEDULE:
+        rc = store_outbox_reschedule(tx, tenant, it->id, j->lease, j->at, j->cls, j->msg,
+                                     j->response);
+        if (!rc)
+            rc = store_sync_log_add(tx, tenant, provider, it->entity, it->subject, "warn",
+                                    arena_printf(j->a, "outbox #%lld: %s (%s); retry later",
+                                                 (long long)it->id, j->msg ? j->msg : "failed",
+                                                 j->cls ? j->cls : "error"));
+        return rc;
+    case OUT_COMPLETE:
+    case OUT_DEAD: break;
+    }
+    if (j->kind == OUT_COMPLETE)
+        rc = store_outbox_complete(tx, tenant, it->id, j->lease);
+    else
+        rc = store_outbox_dead_letter(tx, tenant, it->id, j->lease, j->cls, j->msg, j->response,
+                                      j->owner);
+    if (rc)
+        return rc;
+    struct store_sync_state st;
+    rc = store_sync_state_get_tx(tx, tenant, provider, it->entity, j->a, &st);
+    if (rc)
+        return rc;
+    st.tenant = tenant;
+    st.provider = provider;
+    st.entity = it->entity;
+    if (j->kind == OUT_COMPLETE) {
+        st.pushed++;
+        st.last_success_at = clock_now_ms();
+        return store_sync_state_put(tx, &st);
+    }
+    st.failed++;
+    st.last_error = j->msg;
+    st.last_error_at = clock_now_ms();
+    rc = store_sync_state_put(tx, &st);
+    if (!rc)
+        rc = store_sync_log_add(tx, tenant, provider, it->entity, it->subject, "error",
+                                arena_printf(j->a, "outbox #%lld dead-lettered: %s (%s)",
+                                             (long long)it->id, j->msg ? j->msg : "failed",
+                                             j->cls ? j->cls : "error"));
+    if (rc)
+        return rc;
+    json_t *ev =
+        json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "provider", provider, "entity",
+                  it->entity, "action", it->action, "outbox_id", (json_int_t)it->id, "subject",
+                  it->subject, "error_class", j->cls, "message", j->msg, "owner_action", j->owner);
+    if (!ev)
+        return AB_EINTERNAL;
+    rc = store_event_append(tx, tenant, "sync.failed",
+                            arena_printf(j->a, "outbox/%lld", (long long)it->id), ev, NULL);
+    json_decref(ev);
+    return rc;
+}
+
+static void record_outcome(struct outcome_job *j)
+{
+    enum ab_rc rc = store_write(j->p->e->store, outcome_job_fn, j, j->it->correlation_id);
+    if (rc)
+        log_warn(j->it->correlation_id, "sync: cannot record an outbox outcome",
+                 LOG_STR("provider", j->p->cfg->name), LOG_INT("outbox_id", j->it->id),
+                 LOG_STR("error", ab_rc_name(rc)));
+}
+
+/* A failed attempt: reschedule by the retry policy, or dead-letter. */
+static void fail_attempt(struct outcome_job *j, bool retryable, int64_t retry_after_ms,
+                         const char *dead_owner)
+{
+    struct sync_engine *e = j->p->e;
+    struct retry_decision d;
+    retry_decide(&e->o.retry, retryable, j->it->attempts, j->it->created_at, clock_now_ms(),
+                 retry_after_ms, e->o.rnd, NULL, &d);
+    if (d.action == RETRY_AT) {
+        j->kind = OUT_RESCHEDULE;
+        j->at = d.at;
+    } else {
+        j->kind = OUT_DEAD;
+        if (!retryable)
+            j->owner = dead_owner;
+        else if (j->cls && strcmp(j->cls, UNKNOWN_CLASS) == 0)
+            j->owner = OWNER_CHECK;
+        else
+            j->owner = arena_printf(j->a, "gave up (%s): check the provider, then replay",
+                                    d.reason ? d.reason : "retry");
+        if (retryable && d.reason)
+            j->msg = arena_printf(j->a, "%s (%s)", j->msg ? j->msg : "failed", d.reason);
+    }
+    record_outcome(j);
+}
+
+static bool prev_unknown(struct prov *p, const struct store_outbox_item *it, struct arena *a)
+{
+    if (it->attempts <= 1)
+        return false;
+    struct store_read *r = NULL;
+    struct store_outbox_row row;
+    bool unknown = false;
+    if (store_read_begin(p->e->store, &r) == AB_OK) {
+        if (store_outbox_get(r, it->tenant, it->id, a, &row) == AB_OK)
+            unknown = row.error_class && strcmp(row.error_class, UNKNOWN_CLASS) == 0;
+        store_read_end(r);
+    }
+    return unknown;
+}
+
+static void process_item(struct prov *p, const struct store_outbox_item *it, int64_t lease)
+{
+    struct arena *a = arena_new(0, 0);
+    struct outcome_job j = {.p = p, .it = it, .lease = lease, .a = a};
+    const char *corr = it->correlation_id;
+    enum domain dom = sync_item_domain(it->entity, it->action);
+    enum provider_mode mode = p->cfg->mode[dom];
+    if (!sync_mode_allows(mode, it->action)) {
+        j.kind = OUT_SUPPRESS;
+        j.msg = arena_printf(a, "mode %s for domain %s does not allow %s", config_mode_names[mode],
+                             config_domain_names[dom], it->action);
+        log_info(corr, "sync: outbox item suppressed by mode", LOG_STR("provider", p->cfg->name),
+                 LOG_INT("outbox_id", it->id), LOG_STR("reason", j.msg));
+        record_outcome(&j);
+        goto out;
+    }
+    int64_t wait = 0, retry_at = 0;
+    if (!ratelimit_acquire(p->rl, &wait)) {
+        j.kind = OUT_DEFER;
+        j.at = clock_now_ms() + (wait > 0 ? wait : 1);
+        record_outcome(&j);
+        goto out;
+    }
+    if (!breaker_allow(p->br, &retry_at)) {
+        j.kind = OUT_DEFER;
+        j.at = retry_at;
+        record_outcome(&j);
+        goto out;
+    }
+    json_error_t jerr;
+    json_t *payload = json_loads(it->payload ? it->payload : "", JSON_DECODE_ANY, &jerr);
+    if (!payload) {
+        breaker_success(p->br); /* no call was made; release a probe */
+        j.cls = "invalid_payload";
+        j.msg = "the stored payload is not JSON";
+        fail_attempt(&j, false, -1, "report a bug: the item's payload is not JSON");
+        goto out;
+    }
+    (void)conn_arena_own(a, payload); /* released with the arena */
+    struct conn_item ci = {
+        .id = it->id,
+        .tenant = it->tenant,
+        .entity = it->entity,
+        .action = it->action,
+        .subject = it->subject,
+        .payload = payload,
+        .idempotency_key = it->idempotency_key,
+        .correlation_id = corr,
+        .attempts = it->attempts,
+    };
+
+    if (prev_unknown(p, it, a)) {
+        enum conn_resolution res = CONN_RESOLVED_UNKNOWN;
+        enum ab_rc rc = conn_resolve(p->ops, p->ctx, &ci, a, &res);
+        log_info(corr, "sync: resolving an unknown outcome", LOG_STR("provider", p->cfg->name),
+                 LOG_INT("outbox_id", it->id), LOG_STR("resolution", conn_resolution_name(res)),
+                 LOG_STR("rc", ab_rc_name(rc)));
+        if (rc) {
+            breaker_failure(p->br);
+            j.cls = UNKNOWN_CLASS;
+            j.msg = arena_printf(a, "resolve failed: %s", ab_rc_name(rc));
+            fail_attempt(&j, true, -1, OWNER_CHECK);
+            goto out;
+        }
+        breaker_success(p->br);
+        if (res == CONN_RESOLVED_FOUND) {
+            j.kind = OUT_COMPLETE;
+            record_outcome(&j);
+            goto out;
+        }
+        if (res == CONN_RESOLVED_UNKNOWN) {
+            j.cls = UNKNOWN_CLASS;
+            j.msg = "the outcome of an earlier attempt is still unknown";
+            fail_attempt(&j, true, -1, OWNER_CHECK);
+            goto out;
+        }
+        /* not found: safe to send again; needs a token and a breaker pass */
+        if (!ratelimit_acquire(p->rl, &wait)) {
+            j.kind = OUT_DEFER;
+            j.at = clock_now_ms() + (wait > 0 ? wait : 1);
+            record_outcome(&j);
+            goto out;
+        }
+        if (!breaker_allow(p->br, &retry_at)) {
+            j.kind = OUT_DEFER;
+            j.at = retry_at;
+            record_outcome(&j);
+            goto out;
+        }
+    }
+
+    struct conn_result res;
+    enum ab_rc rc = conn_push(p->ops, p->ctx, &ci, a, &res);
+    if (rc == AB_EUNSUPPORTED) {
+        breaker_success(p->br);
+        res.outcome = CONN_PERMANENT;
+        res.error_class = "unsupported";
+        res.message =
+            arena_printf(a, "the %s connector cannot perform %s", p->ops->name, it->action);
+    } else if (rc == AB_EUNKNOWN) {
+        res.outcome = CONN_UNKNOWN;
+        res.message = "the outcome of the call is unknown";
+    } else if (rc) {
+        res.outcome = CONN_RETRYABLE;
+        res.error_class = ab_rc_name(rc);
+        res.message = arena_printf(a, "call failed: %s", ab_rc_name(rc));
+    }
+    log_info(corr, "sync: outbox item pushed", LOG_STR("provider", p->cfg->name),
+             LOG_INT("outbox_id", it->id), LOG_STR("action", it->action),
+             LOG_INT("attempt", it->attempts), LOG_STR("outcome", conn_outcome_name(res.outcome)));
+    j.cls = res.error_class;
+    j.msg = res.message;
+    j.response = res.response;
+    bool throttled = res.error_class && strcmp(res.error_class, "throttled") == 0;
+    switch (res.outcome) {
+    case CONN_OK:
+        breaker_success(p->br);
+        ratelimit_success(p->rl);
+        j.kind = OUT_COMPLETE;
+        record_outcome(&j);
+        break;
+    case CONN_RETRYABLE:
+        if (throttled) {
+            breaker_success(p->br);
+            ratelimit_throttled(p->rl, res.retry_after_ms);
+        } else {
+            breaker_failure(p->br);
+        }
+        if (!j.cls)
+            j.cls = "retryable";
+        fail_attempt(&j, true, res.retry_after_ms, NULL);
+        break;
+    case CONN_PERMANENT:
+        breaker_success(p->br); /* the provider answered, about this item */
+        if (!j.cls)
+            j.cls = "permanent";
+        fail_attempt(&j, false, -1,
+                     arena_printf(a, "fix the cause (%s: %s), then replay the dead letter", j.cls,
+                                  j.msg ? j.msg : "rejected"));
+        break;
+    case CONN_UNKNOWN:
+    default:
+        breaker_failure(p->br);
+        j.cls = UNKNOWN_CLASS;
+        if (!j.msg)
+            j.msg = "the outcome of the call is unknown";
+        fail_attempt(&j, true, res.retry_after_ms, OWNER_CHECK);
+        break;
+    }
+out:
+    arena_free(a);
+}
+
+static enum ab_rc drain(struct prov *p, size_t *processed)
+{
+    struct sync_engine *e = p->e;
+    if (processed)
+        *processed = 0;
+    struct breaker_status bs;
+    breaker_status(p->br, &bs);
+    if (bs.state == BREAKER_OPEN && bs.retry_at > clock_now_ms())
+        return AB_OK; /* claim nothing while the provider is known to be down */
+    struct arena *a = arena_new(0, 0);
+    struct store_outbox_claim c = {
+        .tenant = p->tenant,
+        .provider = p->cfg->name,
+        .max = e->o.batch,
+        .lease_ms = e->o.lease_ms,
+        .a = a,
+    };
+    enum ab_rc rc = store_outbox_claim(e->store, &c);
+    if (!rc) {
+        for (size_t i = 0; i < c.n; i++) {
+            if (stopping(e)) {
+                /* give the rest back at once instead of waiting out the lease */
+                struct outcome_job j = {.p = p,
+                                        .it = &c.items[i],
+                                        .lease = c.lease_until,
+                                        .kind = OUT_DEFER,
+                                        .at = clock_now_ms(),
+                                        .a = a};
+                record_outcome(&j);
+                continue;
+            }
+            process_item(p, &c.items[i], c.lease_until);
+        }
+        if (processed)
+            *processed = c.n;
+    }
+    arena_free(a);
+    return rc;
+}
+
+enum ab_rc sync_engine_drain(struct sync_engine *e, const char *tenant, const char *provider,
+                             size_t *processed)
+{
+    if (processed)
+        *processed = 0;
+    struct prov *p = find_prov(e, tenant, provider);
+    if (!p)
+        return AB_ENOTFOUND;
+    return drain(p, processed);
+}
+
+static void *worker_main(void *arg)
+{
+    struct prov *p = arg;
+    struct sync_engine *e = p->e;
+    while (!stopping(e)) {
+        size_t n = 0;
+        enum ab_rc rc = drain(p, &n);
+        if (rc && rc != AB_EAGAIN)
+            log_warn(NULL, "sync: outbox claim failed", LOG_STR("provider", p->cfg->name),
+                     LOG_STR("error", ab_rc_name(rc)));
+        if (rc || n == 0)
+            idle_wait(e, e->o.poll_ms);
+    }
+    return NULL;
+}
+
+/* ---- start / stop ------------------------------------------------------------------ */
+
+static const struct conn_ops *registry_find(const struct conn_ops *const *registry,
+                                            const char *type)
+{
+    if (!registry)
+        return conn_find(type);
+    for (size_t i = 0; registry[i]; i++)
+        if (registry[i]->abi == CONN_ABI_V1 && registry[i]->name &&
+            strcmp(registry[i]->name, type) == 0)
+            return registry[i];
+    return NULL;
+}
+
+static void prov_cleanup(struct prov *p)
+{
+    conn_cleanup(p->ops, p->ctx);
+    client_free(p->client);
+    breaker_free(p->br);
+    ratelimit_free(p->rl);
+    free(p->ents);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Prepare provider p; false (logged) when it cannot run. */
+static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
+                      const struct config_provider *pc, const struct conn_ops *ops, size_t index)
+{
+    memset(p, 0, sizeof(*p));
+    p->e = e;
+    p->tenant = tenant;
+    p->cfg = pc;
+    p->ops = ops;
+    char err[256] = "";
+    if (pc->base_url) {
+        struct client_opts co;
+        client_opts_from_config(pc, &co);
+        if (client_new(&co, &p->client, err, sizeof(err)) != AB_OK) {
+            log_error(NULL, "sync: provider skipped: cannot create its HTTP client",
+                      LOG_STR("tenant", tenant), LOG_STR("provider", pc->name),
+                      LOG_STR("error", err));
+            return false;
+        }
+    }
+    enum ab_rc rc = conn_init(ops, pc, p->client, &p->ctx, err, sizeof(err));
+    if (rc) {
+        log_error(NULL, "sync: provider skipped: its connector refused the configuration",
+                  LOG_STR("tenant", tenant), LOG_STR("provider", pc->name),
+                  LOG_STR("error", err[0] ? err : ab_rc_name(rc)));
+        client_free(p->client);
+        return false;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    p->br = breaker_new(&e->o.breaker);
+    struct ratelimit_opts ro;
+    ratelimit_opts_from_config(&pc->rate_limit, 10.0, &ro);
+    p->rl = ratelimit_new(&ro);
+    p->prng = e->o.seed + 0x9e3779b97f4a7c15ULL * (index + 1);
+    if (!p->prng)
+        p->prng = 1;
+    p->n_ents = pc->n_entities;
+    p->ents = xcalloc(p->n_ents ? p->n_ents : 1, sizeof(*p->ents));
+    int64_t now = clock_now_ms();
+    for (size_t i = 0; i < p->n_ents; i++) {
+        struct ent_sched *es = &p->ents[i];
+        es->name = pc->entities[i].name;
+        es->interval_ms =
+            pc->entities[i].interval_ms > 0 ? pc->entities[i].interval_ms : DEFAULT_INTERVAL_MS;
+        es->full_started_at = INT64_MIN;
+        unsigned cap = conn_entity_cap(es->name);
+        es->unsupported = !cap || !conn_has(ops, cap) || !ops->pull;
+        if (es->unsupported)
+            log_warn(NULL, "sync: the connector cannot pull this entity; not scheduled",
+                     LOG_STR("tenant", tenant), LOG_STR("provider", pc->name),
+                     LOG_STR("entity", es->name));
+        /* the first pull comes within the first tenth of an interval */
+        es->next_due = now + (int64_t)(prng_next(&p->prng) % (uint64_t)(es->interval_ms / 10 + 1));
+    }
+    return true;
+}
+
+enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
+                                  const struct conn_ops *const *registry,
+                                  const struct sync_engine_opts *opts, struct sync_engine **out)
+{
+    *out = NULL;
+    struct sync_engine *e = xcalloc(1, sizeof(*e));
+    e->cfg = cfg;
+    e->store = store;
+    if (opts)
+        e->o = *opts;
+    if (e->o.poll_ms <= 0)
+        e->o.poll_ms = DEFAULT_POLL_MS;
+    if (e->o.full_pass_every <= 0)
+        e->o.full_pass_every = DEFAULT_FULL_EVERY;
+    if (e->o.batch == 0 || e->o.batch > 1000)
+        e->o.batch = DEFAULT_BATCH;
+    if (e->o.lease_ms <= 0)
+        e->o.lease_ms = DEFAULT_LEASE_MS;
+    if (e->o.retry.base_ms == 0 && e->o.retry.cap_ms == 0 && e->o.retry.max_attempts == 0 &&
+        e->o.retry.max_age_ms == 0 && e->o.retry.retry_after_ceiling_ms == 0)
+        retry_policy_default(&e->o.retry);
+    if (!e->o.seed)
+        e->o.seed = (uint64_t)clock_mono_us() ^ (uint64_t)clock_now_ms();
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cond, NULL);
+
+    size_t total = 0;
+    for (size_t t = 0; t < cfg->n_tenants; t++)
+        total += cfg->tenants[t].n_providers;
+    e->provs = xcalloc(total ? total : 1, sizeof(*e->provs));
+    for (size_t t = 0; t < cfg->n_tenants; t++) {
+        const struct config_tenant *ten = &cfg->tenants[t];
+        for (size_t i = 0; i < ten->n_providers; i++) {
+            const struct config_provider *pc = &ten->providers[i];
+            const struct conn_ops *ops = registry_find(registry, pc->type);
+            if (!ops) {
+                log_info(NULL, "sync: no connector for this provider type yet; provider skipped",
+                         LOG_STR("tenant", ten->name), LOG_STR("provider", pc->name),
+                         LOG_STR("type", pc->type));
+                continue;
+            }
+            if (prov_init(e, &e->provs[e->n], ten->name, pc, ops, e->n))
+                e->n++;
+        }
+    }
+    if (!e->o.manual) {
+        for (size_t i = 0; i < e->n; i++) {
+            struct prov *p = &e->provs[i];
+            if (p->n_ents) {
+                if (pthread_create(&p->puller, NULL, puller_main, p) != 0)
+                    goto fail;
+                p->puller_started = true;
+            }
+            if (pthread_create(&p->worker, NULL, worker_main, p) != 0)
+                goto fail;
+            p->worker_started = true;
+        }
+    }
+    log_info(NULL, "sync engine started", LOG_INT("providers", e->n));
+    *out = e;
+    return AB_OK;
+fail:
+    log_error(NULL, "sync: cannot start a thread", LOG_STR("error", strerror(errno)));
+    sync_engine_stop(e);
+    return AB_EINTERNAL;
+}
+
+enum ab_rc sync_engine_start(const struct config *cfg, struct store *store,
+                             struct sync_engine **out)
+{
+    return sync_engine_start_with(cfg, store, NULL, NULL, out);
+}
+
+void sync_engine_stop(struct sync_engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->mu);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->cond);
+    pthread_mutex_unlock(&e->mu);
+    for (size_t i = 0; i < e->n; i++) {
+        struct prov *p = &e->provs[i];
+        if (p->puller_started)
+            pthread_join(p->puller, NULL);
+        if (p->worker_started)
+            pthread_join(p->worker, NULL);
+    }
+    for (size_t i = 0; i < e->n; i++)
+        prov_cleanup(&e->provs[i]);
+    free(e->provs);
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+bool sync_engine_provider_status(struct sync_engine *e, const char *tenant, const char *provider,
+                                 struct sync_provider_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct prov *p = find_prov(e, tenant, provider);
+    if (!p)
+        return false;
+    out->running = true;
+    out->connector = p->ops->name;
+    breaker_status(p->br, &out->breaker);
+    ratelimit_status(p->rl, &out->ratelimit);
+    return true;
+}
