@@ -237,9 +237,14 @@ enum ab_rc model_work_order_from_json(struct arena *a, const json_t *in,
     if (out->common_work_order_id && id_ulid_time_ms(out->common_work_order_id) < 0)
         return model_err_value(err, "", "common_work_order_id",
                                "must be a ULID (26 characters of Crockford base32)");
-    if (out->provider_id != MODEL_PROVIDER_HUB && !out->source_work_order_id)
+    /* a provider's work order has the provider's id, except one the hub
+     * has yet to create there (pending delivery, or held back) */
+    if (out->provider_id != MODEL_PROVIDER_HUB && !out->source_work_order_id &&
+        out->sync_state != MODEL_SYNC_PENDING && out->sync_state != MODEL_SYNC_RETRYING &&
+        out->sync_state != MODEL_SYNC_SUPPRESSED && out->sync_state != MODEL_SYNC_REJECTED)
         return model_err_value(err, "", "source_work_order_id",
-                               "is required when provider_id is not hub");
+                               "is required when provider_id is not hub and the work order "
+                               "exists at the provider");
     return AB_OK;
 }
 

@@ -354,7 +354,7 @@ enum ab_rc store_work_order_create(struct store_tx *tx, const char *tenant,
     if (!rc && wo.provider_id != MODEL_PROVIDER_HUB) {
         char key[80];
         snprintf(key, sizeof(key), "wo:%s:create", wo.common_work_order_id);
-        rc = wo_outbox(tx, tenant, &wo, "create_work_order", key, payload);
+        rc = wo_outbox(tx, tenant, &wo, "open_request", key, payload);
     }
     json_decref(payload);
     return rc;

@@ -96,7 +96,7 @@ struct store_wo_result {
  * unset. The asset must exist (AB_EINVAL, field asset_ref, otherwise).
  * Emits work_order.created, audits ("work_order.create" by actor), and when
  * the provider is not the hub adds an outbox row (action
- * "create_work_order", idempotency key "wo:<id>:create"). */
+ * "open_request": the provider opens it; idempotency key "wo:<id>:create"). */
 enum ab_rc store_work_order_create(struct store_tx *tx, const char *tenant,
                                    const struct model_work_order *wo, const char *actor,
                                    struct arena *a,

@@ -146,7 +146,6 @@ enum domain sync_item_domain(const char *entity, const char *action)
         enum domain d;
     } map[] = {
         {"open_request", DOMAIN_WORK_ORDERS},
-        {"create_work_order", DOMAIN_WORK_ORDERS},
         {"update_work_order", DOMAIN_WORK_ORDERS},
         {"work_order", DOMAIN_WORK_ORDERS},
         {"notification", DOMAIN_WORK_ORDERS},

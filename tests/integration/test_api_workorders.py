@@ -223,16 +223,18 @@ class WorkOrderApiTest(unittest.TestCase):
         st, _, err = self.req("w", "POST", "/v1/work-orders", {"asset_ref": "FX-1", "type":
                                                                "corrective", "colour": "red"})
         self.assertEqual((st, err["error"]["field"]), (400, "colour"))
-        st, _, err = self.req("w", "POST", "/v1/work-orders", {"asset_ref": "FX-1", "type":
-                                                               "corrective",
-                                                               "provider_id": "sap_pm"})
-        self.assertEqual((st, err["error"]["field"]), (422, "source_work_order_id"))
+        # opened in the hub for a provider: no provider id yet, pending delivery
+        st, _, fresh = self.req("w", "POST", "/v1/work-orders", {"asset_ref": "FX-1", "type":
+                                                                 "corrective",
+                                                                 "provider_id": "sap_pm"})
+        self.assertEqual((st, fresh["sync_state"]), (201, "pending"))
+        self.assertNotIn("source_work_order_id", fresh)
         wo, _ = self.create(provider_id="sap_pm", source_work_order_id="4711",
                             common_status="open")
         wid = wo["common_work_order_id"]
         rows = self.db("SELECT provider, action, state FROM outbox WHERE tenant = 'plant-a' AND"
                        " idempotency_key = ?", "wo:%s:create" % wid)
-        self.assertEqual(rows, [("sap_pm", "create_work_order", "pending")])
+        self.assertEqual(rows, [("sap_pm", "open_request", "pending")])
         st, _, wo = self.req("w", "POST", "/v1/work-orders/%s:assign" % wid, {"assignee": "x"})
         self.assertEqual(st, 200)
         self.assertEqual(self.db("SELECT COUNT(*) FROM outbox WHERE idempotency_key = ?",

@@ -203,8 +203,10 @@ static void test_errors(void **state)
         {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"revision\":1.5}", AB_EPARSE, "revision"},
         {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"common_work_order_id\":\"nope\"}",
          AB_EINVAL, "common_work_order_id"},
-        {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"provider_id\":\"wats\"}", AB_EINVAL,
-         "source_work_order_id"},
+        /* a provider's work order that exists there (imported) needs its id there */
+        {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"provider_id\":\"wats\","
+         "\"sync_state\":\"imported\"}",
+         AB_EINVAL, "source_work_order_id"},
         {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"provider_id\":\"acme\"}", AB_EINVAL,
          "provider_id"},
         {"{\"asset_ref\":\"X\",\"type\":\"inspection\",\"failure_codes\":\"F1\"}", AB_EPARSE,

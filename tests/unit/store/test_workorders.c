@@ -184,7 +184,7 @@ static void test_create(void **state)
     assert_int_equal(create(&t, wo_new("A1", MODEL_PROVIDER_SAP_PM, "4711"), a, id2, NULL), AB_OK);
     assert_int_equal(test_count(&t,
                                 "SELECT COUNT(*) FROM outbox WHERE provider = 'sap_pm' AND"
-                                " action = 'create_work_order' AND idempotency_key ="
+                                " action = 'open_request' AND idempotency_key ="
                                 " 'wo:%s:create' AND state = 'pending'",
                                 id2),
                      1);

@@ -402,7 +402,6 @@ static void test_modes(void **state)
     assert_true(sync_mode_allows(MODE_DRAFT, "open_request"));
     assert_false(sync_mode_allows(MODE_DRAFT, "update_work_order"));
     assert_false(sync_mode_allows(MODE_READ_ONLY, "open_request"));
-    assert_int_equal(sync_item_domain("work_order", "create_work_order"), DOMAIN_WORK_ORDERS);
     assert_int_equal(sync_item_domain("reading", "push_reading"), DOMAIN_USAGE);
     assert_int_equal(sync_item_domain("calibration", "record_calibration"), DOMAIN_CALIBRATION);
     assert_int_equal(sync_item_domain("maintenance_plan", "upsert"), DOMAIN_MAINTENANCE);
