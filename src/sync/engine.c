@@ -64,7 +64,24 @@ struct prov {
     uint64_t prng;
     pthread_t puller, worker;
     bool puller_started, worker_started;
+    /* Work orders name their provider by type (the model's provider id):
+     * when this is the tenant's only provider of its type and it is named
+     * otherwise, it also delivers the items queued under the type. */
+    const char *type_alias;
 };
+
+/* The type name items may be queued under for pc, or NULL (see type_alias). */
+static const char *type_alias_of(const struct config_tenant *ten, const struct config_provider *pc)
+{
+    if (strcmp(pc->name, pc->type) == 0)
+        return NULL;
+    for (size_t i = 0; i < ten->n_providers; i++) {
+        const struct config_provider *o = &ten->providers[i];
+        if (o != pc && (strcmp(o->type, pc->type) == 0 || strcmp(o->name, pc->type) == 0))
+            return NULL; /* ambiguous: items must name the provider */
+    }
+    return pc->type;
+}
 
 struct sync_engine {
     const struct config *cfg;
@@ -722,6 +739,10 @@ static enum ab_rc drain(struct prov *p, size_t *processed)
         .a = a,
     };
     enum ab_rc rc = store_outbox_claim(e->store, &c);
+    if (!rc && c.n == 0 && p->type_alias) {
+        c.provider = p->type_alias;
+        rc = store_outbox_claim(e->store, &c);
+    }
     if (!rc) {
         for (size_t i = 0; i < c.n; i++) {
             if (stopping(e)) {
@@ -893,8 +914,10 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
                          LOG_STR("type", pc->type));
                 continue;
             }
-            if (prov_init(e, &e->provs[e->n], ten->name, pc, ops, e->n))
+            if (prov_init(e, &e->provs[e->n], ten->name, pc, ops, e->n)) {
+                e->provs[e->n].type_alias = type_alias_of(ten, pc);
                 e->n++;
+            }
         }
     }
     if (!e->o.manual) {

@@ -46,7 +46,7 @@ CONFIG = """
 tenants:
   default:
     providers:
-      generic:
+      %s:
         type: generic
         base_url: http://%s
         auth: {scheme: bearer, token: sim-token}
@@ -68,9 +68,9 @@ class EndToEndGeneric(unittest.TestCase):
         self.sim.stdout.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def service(self, mode):
+    def service(self, mode, name="generic"):
         """A started service (with an admin key as .key), stopped by cleanup."""
-        cfg = write_file(self.tmp, "cfg-%s.yaml" % mode, CONFIG % (self.sim_addr, mode))
+        cfg = write_file(self.tmp, "cfg-%s-%s.yaml" % (name, mode), CONFIG % (name, self.sim_addr, mode))
         s = Service(config=cfg).start()
         self.addCleanup(s.__exit__, None, None, None)
         p = run("apikey", "create", "--config", cfg, "--data-dir", s.data_dir, "--tenant", "default",
@@ -127,6 +127,21 @@ class EndToEndGeneric(unittest.TestCase):
         faults = sim_get(self.sim_addr, "/_sim/faults")["items"]
         self.assertEqual(faults[0]["fired"], 1)  # the drop did happen
         self.assertEqual(sim_get(self.sim_addr, "/_sim/effects")["work_orders_created"], before + 1)
+
+    def test_named_instance_delivers_work_orders_named_by_type(self):
+        """A work order names its provider by type; the tenant's one provider
+        of that type (here named "eam") delivers it."""
+        s = self.service("write_back", name="eam")
+        self.wait_for("assets pulled", lambda: any(
+            r["entity"] == "asset" and r["pulled"] >= 40 for r in self.get(s, "/v1/sync-state")["items"]))
+        ref = self.get(s, "/v1/assets?limit=1")["items"][0]["asset_ref"]
+        st, _, wo = s.request("POST", "/v1/work-orders", headers={"Authorization": "Bearer " + s.key},
+                              body={"asset_ref": ref, "type": "corrective", "provider_id": "generic",
+                                    "common_status": "open", "notes": "x"})
+        self.assertEqual(st, 201, wo)
+        self.wait_for("the work order delivered",
+                      lambda: len(self.get(s, "/v1/outbox?state=done")["items"]) == 1)
+        self.assertEqual(sim_get(self.sim_addr, "/_sim/effects")["work_orders_created"], 1)
 
     def test_read_only_writes_nothing(self):
         s = self.service("read_only")
