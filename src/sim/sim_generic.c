@@ -301,6 +301,16 @@ static json_t *fetch_one(struct sim *s, const struct coll *c, int64_t n)
     return out;
 }
 
+/* The row number of asset "A-000123", or 0 when there is no such asset. */
+static int64_t asset_number(struct sim *s, const char *aid)
+{
+    int64_t an = parse_id("A", aid);
+    json_t *a = an ? fetch_one(s, &assets_coll, an) : NULL;
+    bool found = a != NULL;
+    json_decref(a);
+    return found ? an : 0;
+}
+
 /* Parse ?limit=. False with resp filled when invalid. */
 static bool get_limit(struct sim *s, struct http_request *req, struct http_response *resp,
                       int64_t *limit)
@@ -809,11 +819,9 @@ static void meter_create(struct sim *s, struct http_request *req, struct http_re
         return;
     if (!aid || !name || !kind)
         FAILF(s, req, resp, !aid ? "asset_id" : !name ? "name" : "kind", "required");
-    int64_t an = parse_id("A", aid);
-    json_t *a = an ? fetch_one(s, &assets_coll, an) : NULL;
-    if (!a)
+    int64_t an = asset_number(s, aid);
+    if (!an)
         FAILF(s, req, resp, "asset_id", "no such asset");
-    json_decref(a);
     int64_t now = sim_stamp(s);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(sim_db(s),
@@ -951,11 +959,9 @@ static void wo_create(struct sim *s, struct http_request *req, struct http_respo
     desc = d ? json_string_value(d) : NULL;
     if (!aid || !title)
         FAILF(s, req, resp, !aid ? "asset_id" : "title", "required");
-    int64_t an = parse_id("A", aid);
-    json_t *a = an ? fetch_one(s, &assets_coll, an) : NULL;
-    if (!a)
+    int64_t an = asset_number(s, aid);
+    if (!an)
         FAILF(s, req, resp, "asset_id", "no such asset");
-    json_decref(a);
     int64_t now = sim_stamp(s);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(sim_db(s),
