@@ -304,6 +304,34 @@ static void check_tenants(struct conf_ctx *c, const struct conf_entry *e,
                    "a tenant 'default' without providers",
                    "'%s' has no tenants", path);
     }
+    /* usage meters name meter types the hub knows (meters are decoded first) */
+    static const char *const builtin_meters[] = {"cycles", "run_hours", "shots", "units_tested"};
+    for (size_t t = 0; t < cfg->n_tenants; t++) {
+        const struct config_tenant *ten = &cfg->tenants[t];
+        const struct conf_node *provs = conf_map_get(conf_map_get(node, ten->name), "providers");
+        for (size_t i = 0; i < ten->n_providers; i++) {
+            const struct config_provider *p = &ten->providers[i];
+            const struct conf_node *meters =
+                conf_map_get(conf_map_get(conf_map_get(provs, p->name), "usage"), "meters");
+            for (size_t m = 0; m < p->usage.n_meters; m++) {
+                const char *name = p->usage.meters[m].name;
+                bool known = false;
+                for (size_t b = 0; b < sizeof(builtin_meters) / sizeof(builtin_meters[0]); b++)
+                    known = known || str_eq(name, builtin_meters[b]);
+                for (size_t k = 0; k < cfg->meters.n_types; k++)
+                    known = known || str_eq(name, cfg->meters.types[k].name);
+                if (known)
+                    continue;
+                unsigned line, col;
+                pos(conf_map_get(meters, name), true, &line, &col);
+                conf_error(c, line, col,
+                           "use a built-in meter type (cycles, run_hours, shots, units_tested) "
+                           "or declare it under 'meters.types'",
+                           "'%s.%s.providers.%s.usage.meters.%s' is not a known meter type", path,
+                           ten->name, p->name, name);
+            }
+        }
+    }
 }
 
 /* Credentials each auth scheme needs. */
@@ -705,22 +733,67 @@ static const struct conf_entry rate_limit_entries[] = {
      .doc = "requests allowed at once; 0: derived"},
     CONF_END};
 
-static const struct conf_entry entity_entries[] = {{.name = "interval",
-                                                    .type = CONF_DURATION,
-                                                    .def = "5m",
-                                                    .check = check_positive,
-                                                    .offset = OFF(config_entity, interval_ms),
-                                                    .doc = "pull interval"},
-                                                   {.name = "severity",
-                                                    .type = CONF_ENUM,
-                                                    .def = "plant_critical",
-                                                    .values = severities,
-                                                    .offset = OFF(config_entity, severity),
-                                                    .doc = "plant_critical or reporting"},
-                                                   CONF_END};
+static const struct conf_entry entity_entries[] = {
+    {.name = "interval",
+     .type = CONF_DURATION,
+     .def = "5m",
+     .check = check_positive,
+     .offset = OFF(config_entity, interval_ms),
+     .doc = "pull interval"},
+    {.name = "severity",
+     .type = CONF_ENUM,
+     .def = "plant_critical",
+     .values = severities,
+     .offset = OFF(config_entity, severity),
+     .doc = "plant_critical or reporting"},
+    {.name = "reconcile_interval",
+     .type = CONF_DURATION,
+     .def = "0s",
+     .check = check_nonnegative,
+     .offset = OFF(config_entity, reconcile_interval_ms),
+     .doc = "scheduled reconciliation; 0: none"},
+    {.name = "reconcile_repair",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_entity, reconcile_repair),
+     .doc = "scheduled reconciliations repair what they find"},
+    CONF_END};
 
 static const struct conf_entry entity_item = {
     .name = "entity", .type = CONF_MAP, .entries = entity_entries, .doc = "one entity"};
+
+static const struct conf_entry usage_meter_entries[] = {
+    {.name = "target",
+     .type = CONF_STRING,
+     .offset = OFF(config_usage_meter, target),
+     .doc = "the provider's name for the meter; default: the hub's"},
+    CONF_END};
+
+static const struct conf_entry usage_meter_item = {
+    .name = "meter", .type = CONF_MAP, .entries = usage_meter_entries, .doc = "one pushed meter"};
+
+static const struct conf_entry usage_entries[] = {
+    {.name = "flush_window",
+     .type = CONF_DURATION,
+     .def = "1m",
+     .check = check_nonnegative,
+     .offset = OFF(config_usage, flush_window_ms),
+     .doc = "hold a meter's newest total this long before pushing it"},
+    {.name = "delta_threshold",
+     .type = CONF_NUMBER,
+     .def = "0",
+     .check = check_nonnegative,
+     .offset = OFF(config_usage, delta_threshold),
+     .doc = "push at once when the total moved this much; 0: never early"},
+    {.name = "meters",
+     .type = CONF_DICT,
+     .item = &usage_meter_item,
+     .elem_size = sizeof(struct config_usage_meter),
+     .name_offset = OFF(config_usage_meter, name),
+     .offset = OFF(config_usage, meters),
+     .count_offset = OFF(config_usage, n_meters),
+     .doc = "hub meter types pushed to this provider"},
+    CONF_END};
 
 static const struct conf_entry provider_entries[] = {
     {.name = "type",
@@ -769,6 +842,11 @@ static const struct conf_entry provider_entries[] = {
      .offset = OFF(config_provider, entities),
      .count_offset = OFF(config_provider, n_entities),
      .doc = "entities pulled from this provider"},
+    {.name = "usage",
+     .type = CONF_MAP,
+     .entries = usage_entries,
+     .offset = OFF(config_provider, usage),
+     .doc = "meter totals pushed to this provider"},
     CONF_END};
 
 static const struct conf_entry provider_item = {.name = "provider",
@@ -914,6 +992,32 @@ static const struct conf_entry tenant_item = {.name = "tenant",
                                               .check = check_tenant,
                                               .doc = "one tenant"};
 
+static const struct conf_entry webhooks_entries[] = {
+    {.name = "timeout",
+     .type = CONF_DURATION,
+     .def = "10s",
+     .check = check_positive,
+     .offset = OFF(config_webhooks, timeout_ms),
+     .doc = "one delivery attempt"},
+    {.name = "max_attempts",
+     .type = CONF_INT,
+     .def = "12",
+     .check = check_positive,
+     .offset = OFF(config_webhooks, max_attempts),
+     .doc = "attempts before a delivery is dead-lettered"},
+    {.name = "max_age",
+     .type = CONF_DURATION,
+     .def = "24h",
+     .check = check_positive,
+     .offset = OFF(config_webhooks, max_age_ms),
+     .doc = "a delivery this old is dead-lettered"},
+    {.name = "allow_plain_http",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_webhooks, allow_plain_http),
+     .doc = "deliver to http:// URLs (false: https only)"},
+    CONF_END};
+
 static const struct conf_entry root_entries[] = {{.name = "server",
                                                   .type = CONF_MAP,
                                                   .entries = server_entries,
@@ -934,6 +1038,11 @@ static const struct conf_entry root_entries[] = {{.name = "server",
                                                   .entries = meters_entries,
                                                   .offset = OFF(config, meters),
                                                   .doc = "meter readings: limits and extra types"},
+                                                 {.name = "webhooks",
+                                                  .type = CONF_MAP,
+                                                  .entries = webhooks_entries,
+                                                  .offset = OFF(config, webhooks),
+                                                  .doc = "delivery of webhook subscriptions"},
                                                  {.name = "tenants",
                                                   .type = CONF_DICT,
                                                   .item = &tenant_item,

@@ -127,9 +127,28 @@ struct config_rate_limit {
 };
 
 struct config_entity {
-    const char *name;     /* one of config_entity_names */
-    int64_t interval_ms;  /* pull interval; default 5 min */
-    const char *severity; /* plant_critical (default) or reporting */
+    const char *name;              /* one of config_entity_names */
+    int64_t interval_ms;           /* pull interval; default 5 min */
+    const char *severity;          /* plant_critical (default) or reporting */
+    int64_t reconcile_interval_ms; /* scheduled reconciliation; 0 (default): none */
+    bool reconcile_repair;         /* scheduled runs repair what they find; default false */
+};
+
+/* One meter pushed to a provider as usage: the hub's meter type and the
+ * provider's name for it (measuring point, counter). */
+struct config_usage_meter {
+    const char *name;   /* hub meter type (key in usage.meters) */
+    const char *target; /* provider's meter name; default: the same as name */
+};
+
+/* Usage (meter totals) pushed to a provider. Only the listed meters are
+ * pushed; an empty list pushes none. */
+struct config_usage {
+    int64_t flush_window_ms; /* hold a meter's newest total this long before pushing; default 1 m */
+    double
+        delta_threshold; /* push at once when the total moved this much; 0 (default): never early */
+    struct config_usage_meter *meters;
+    size_t n_meters;
 };
 
 struct config_provider {
@@ -143,6 +162,7 @@ struct config_provider {
     struct config_rate_limit rate_limit;
     struct config_entity *entities;
     size_t n_entities;
+    struct config_usage usage;
 };
 
 struct config_system_of_record {
@@ -193,12 +213,21 @@ struct config_meters {
     size_t n_types;
 };
 
+/* Delivery of webhook subscriptions (through the outbox). */
+struct config_webhooks {
+    int64_t timeout_ms;    /* one delivery attempt; default 10 s */
+    int64_t max_attempts;  /* then dead letter; default 12 */
+    int64_t max_age_ms;    /* or when the event is this old; default 24 h */
+    bool allow_plain_http; /* deliver to http:// URLs; default true (loopback receivers) */
+};
+
 struct config {
     const char *source; /* file name, or "<built-in default>" */
     struct config_server server;
     struct config_store store;
     struct config_log log;
     struct config_meters meters;
+    struct config_webhooks webhooks;
     struct config_tenant *tenants;
     size_t n_tenants;
 };

@@ -10,6 +10,7 @@
  * outcome recorded in another. See engine.h and docs/internals/sync.md.
  */
 #include "sync/engine.h"
+#include "sync/engine_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -39,37 +40,6 @@
 #define UNKNOWN_CLASS "unknown_outcome"
 #define OWNER_CHECK "check whether the provider has it, then replay or discard"
 
-struct ent_sched {
-    const char *name;
-    int64_t interval_ms;
-    int64_t next_due;
-    int passes;
-    bool running;            /* a pull of it is running (guarded by prov.mu) */
-    bool unsupported;        /* the connector cannot pull it: never scheduled */
-    int64_t full_started_at; /* a full pass begun from its first page here, else INT64_MIN */
-};
-
-struct prov {
-    struct sync_engine *e;
-    const char *tenant;
-    const struct config_provider *cfg;
-    const struct conn_ops *ops;
-    void *ctx;
-    struct client *client;
-    struct breaker *br;
-    struct ratelimit *rl;
-    struct ent_sched *ents;
-    size_t n_ents;
-    pthread_mutex_t mu;
-    uint64_t prng;
-    pthread_t puller, worker;
-    bool puller_started, worker_started;
-    /* Work orders name their provider by type (the model's provider id):
-     * when this is the tenant's only provider of its type and it is named
-     * otherwise, it also delivers the items queued under the type. */
-    const char *type_alias;
-};
-
 /* The type name items may be queued under for pc, or NULL (see type_alias). */
 static const char *type_alias_of(const struct config_tenant *ten, const struct config_provider *pc)
 {
@@ -83,20 +53,9 @@ static const char *type_alias_of(const struct config_tenant *ten, const struct c
     return pc->type;
 }
 
-struct sync_engine {
-    const struct config *cfg;
-    struct store *store;
-    struct sync_engine_opts o;
-    struct prov *provs;
-    size_t n;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool stopping;
-};
-
 /* ---- small helpers ------------------------------------------------------------ */
 
-static bool stopping(struct sync_engine *e)
+bool sync_stopping(struct sync_engine *e)
 {
     pthread_mutex_lock(&e->mu);
     bool s = e->stopping;
@@ -140,7 +99,7 @@ static int64_t jittered(struct prov *p, int64_t interval)
     return interval - interval / 10 + (int64_t)(prng_next(&p->prng) % (uint64_t)(span + 1));
 }
 
-static struct prov *find_prov(struct sync_engine *e, const char *tenant, const char *provider)
+struct prov *sync_find_prov(struct sync_engine *e, const char *tenant, const char *provider)
 {
     for (size_t i = 0; e && i < e->n; i++)
         if (strcmp(e->provs[i].tenant, tenant) == 0 && strcmp(e->provs[i].cfg->name, provider) == 0)
@@ -148,7 +107,7 @@ static struct prov *find_prov(struct sync_engine *e, const char *tenant, const c
     return NULL;
 }
 
-static struct ent_sched *find_ent(struct prov *p, const char *entity)
+struct ent_sched *sync_find_ent(struct prov *p, const char *entity)
 {
     for (size_t i = 0; i < p->n_ents; i++)
         if (strcmp(p->ents[i].name, entity) == 0)
@@ -309,9 +268,10 @@ static void record_pull_failure(struct prov *p, const char *entity, const char *
     arena_free(a);
 }
 
-static enum ab_rc pull_pass(struct prov *p, struct ent_sched *es, bool full, int max_pages,
-                            int *pages)
+enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int max_pages,
+                          int *pages, sync_progress_fn progress, void *progress_arg)
 {
+    int64_t records = 0;
     struct sync_engine *e = p->e;
     int done = 0;
     if (pages)
@@ -348,7 +308,7 @@ static enum ab_rc pull_pass(struct prov *p, struct ent_sched *es, bool full, int
         }
     }
     while (!rc) {
-        if (stopping(e) || (max_pages > 0 && done >= max_pages))
+        if (sync_stopping(e) || (max_pages > 0 && done >= max_pages))
             break;
         int64_t wait = 0;
         if (!ratelimit_acquire(p->rl, &wait)) {
@@ -386,6 +346,9 @@ static enum ab_rc pull_pass(struct prov *p, struct ent_sched *es, bool full, int
             break;
         }
         done++;
+        records += (int64_t)page.n_records;
+        if (progress)
+            progress(progress_arg, done, records);
         free(token);
         token = last ? NULL : xstrdup(page.next_page_token);
         arena_free(a); /* memory is bounded by one page */
@@ -405,29 +368,57 @@ static enum ab_rc pull_pass(struct prov *p, struct ent_sched *es, bool full, int
     return rc;
 }
 
+enum ab_rc sync_fetch_page(struct prov *p, const char *entity, const char *page_token,
+                           struct arena *a, struct conn_page *out, int64_t *wait_ms)
+{
+    int64_t wait = 0, retry_at = 0;
+    if (wait_ms)
+        *wait_ms = 0;
+    memset(out, 0, sizeof(*out));
+    if (!ratelimit_acquire(p->rl, &wait)) {
+        if (wait_ms)
+            *wait_ms = wait > 0 ? wait : 1;
+        return AB_EAGAIN;
+    }
+    if (!breaker_allow(p->br, &retry_at)) {
+        if (wait_ms)
+            *wait_ms = retry_at > clock_now_ms() ? retry_at - clock_now_ms() : 1;
+        return AB_EAGAIN;
+    }
+    enum ab_rc rc = conn_pull(p->ops, p->ctx, entity, NULL, page_token, a, out);
+    if (rc && rc != AB_EUNSUPPORTED) {
+        breaker_failure(p->br);
+    } else {
+        breaker_success(p->br);
+        if (!rc)
+            ratelimit_success(p->rl);
+    }
+    return rc;
+}
+
 enum ab_rc sync_engine_pull(struct sync_engine *e, const char *tenant, const char *provider,
                             const char *entity, bool full, int max_pages, int *pages)
 {
     if (pages)
         *pages = 0;
-    struct prov *p = find_prov(e, tenant, provider);
-    struct ent_sched *es = p ? find_ent(p, entity) : NULL;
+    struct prov *p = sync_find_prov(e, tenant, provider);
+    struct ent_sched *es = p ? sync_find_ent(p, entity) : NULL;
     if (!es)
         return AB_ENOTFOUND;
-    return pull_pass(p, es, full, max_pages, pages);
+    return sync_pull_pass(p, es, full, max_pages, pages, NULL, NULL);
 }
 
 static void *puller_main(void *arg)
 {
     struct prov *p = arg;
     struct sync_engine *e = p->e;
-    while (!stopping(e)) {
-        for (size_t i = 0; i < p->n_ents && !stopping(e); i++) {
+    while (!sync_stopping(e)) {
+        for (size_t i = 0; i < p->n_ents && !sync_stopping(e); i++) {
             struct ent_sched *es = &p->ents[i];
             if (es->unsupported || clock_now_ms() < es->next_due)
                 continue;
             bool full = es->passes > 0 && es->passes % e->o.full_pass_every == 0;
-            enum ab_rc rc = pull_pass(p, es, full, 0, NULL);
+            enum ab_rc rc = sync_pull_pass(p, es, full, 0, NULL, NULL, NULL);
             if (rc && rc != AB_EAGAIN)
                 log_warn(NULL, "sync: pull failed", LOG_STR("tenant", p->tenant),
                          LOG_STR("provider", p->cfg->name), LOG_STR("entity", es->name),
@@ -745,7 +736,7 @@ static enum ab_rc drain(struct prov *p, size_t *processed)
     }
     if (!rc) {
         for (size_t i = 0; i < c.n; i++) {
-            if (stopping(e)) {
+            if (sync_stopping(e)) {
                 /* give the rest back at once instead of waiting out the lease */
                 struct outcome_job j = {.p = p,
                                         .it = &c.items[i],
@@ -770,7 +761,7 @@ enum ab_rc sync_engine_drain(struct sync_engine *e, const char *tenant, const ch
 {
     if (processed)
         *processed = 0;
-    struct prov *p = find_prov(e, tenant, provider);
+    struct prov *p = sync_find_prov(e, tenant, provider);
     if (!p)
         return AB_ENOTFOUND;
     return drain(p, processed);
@@ -780,7 +771,7 @@ static void *worker_main(void *arg)
 {
     struct prov *p = arg;
     struct sync_engine *e = p->e;
-    while (!stopping(e)) {
+    while (!sync_stopping(e)) {
         size_t n = 0;
         enum ab_rc rc = drain(p, &n);
         if (rc && rc != AB_EAGAIN)
@@ -861,6 +852,7 @@ static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
         es->interval_ms =
             pc->entities[i].interval_ms > 0 ? pc->entities[i].interval_ms : DEFAULT_INTERVAL_MS;
         es->full_started_at = INT64_MIN;
+        es->cfg = &pc->entities[i];
         unsigned cap = conn_entity_cap(es->name);
         es->unsupported = !cap || !conn_has(ops, cap) || !ops->pull;
         if (es->unsupported)
@@ -975,7 +967,7 @@ bool sync_engine_provider_status(struct sync_engine *e, const char *tenant, cons
                                  struct sync_provider_status *out)
 {
     memset(out, 0, sizeof(*out));
-    struct prov *p = find_prov(e, tenant, provider);
+    struct prov *p = sync_find_prov(e, tenant, provider);
     if (!p)
         return false;
     out->running = true;

@@ -293,6 +293,59 @@ static void test_mode_scalar_and_map(void **state)
     assert_non_null(strstr(errs.items[2].message, "must be a mode or a mapping"));
 }
 
+static void test_usage_webhooks_reconcile(void **state)
+{
+    (void)state;
+    struct config *cfg = load("meters:\n"
+                              "  types: {insertions: {kind: counter}}\n"
+                              "webhooks: {timeout: 5s, max_attempts: 3}\n"
+                              "tenants:\n"
+                              "  default:\n"
+                              "    providers:\n"
+                              "      g:\n"
+                              "        type: generic\n"
+                              "        usage:\n"
+                              "          flush_window: 30s\n"
+                              "          delta_threshold: 250\n"
+                              "          meters: {cycles: {target: CYC}, insertions: {}}\n"
+                              "        entities:\n"
+                              "          asset: {reconcile_interval: 1h, reconcile_repair: true}\n"
+                              "      h: {type: generic}\n");
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    const struct config_provider *g = config_provider(t, "g");
+    const struct config_provider *h = config_provider(t, "h");
+    assert_int_equal(g->usage.flush_window_ms, 30000);
+    assert_true(g->usage.delta_threshold == 250.0);
+    assert_int_equal(g->usage.n_meters, 2);
+    assert_string_equal(g->usage.meters[0].name, "cycles");
+    assert_string_equal(g->usage.meters[0].target, "CYC");
+    assert_null(g->usage.meters[1].target);
+    assert_int_equal(g->entities[0].reconcile_interval_ms, 3600000);
+    assert_true(g->entities[0].reconcile_repair);
+    assert_int_equal(h->usage.flush_window_ms, 60000);
+    assert_int_equal(h->usage.n_meters, 0);
+    assert_int_equal(cfg->webhooks.timeout_ms, 5000);
+    assert_int_equal(cfg->webhooks.max_attempts, 3);
+    assert_int_equal(cfg->webhooks.max_age_ms, 24LL * 3600 * 1000);
+    assert_true(cfg->webhooks.allow_plain_http);
+    config_free(cfg);
+
+    assert_null(load("webhooks: {max_attempts: 0}\n"
+                     "tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      g:\n"
+                     "        type: generic\n"
+                     "        usage: {delta_threshold: -1, meters: {cylces: {}}}\n"));
+    assert_int_equal(errs.n, 3);
+    assert_non_null(
+        strstr(errs.items[0].message, "'webhooks.max_attempts' must be greater than 0"));
+    assert_non_null(strstr(errs.items[1].message, "delta_threshold' must not be negative"));
+    assert_string_equal(errs.items[2].message,
+                        "'tenants.default.providers.g.usage.meters.cylces' is not a known meter "
+                        "type");
+}
+
 static void test_rules_must_be_empty(void **state)
 {
     (void)state;
@@ -600,6 +653,7 @@ int main(void)
         cmocka_unit_test_teardown(test_provider_type_and_entities, teardown),
         cmocka_unit_test_teardown(test_system_of_record_unknown_provider, teardown),
         cmocka_unit_test_teardown(test_mode_scalar_and_map, teardown),
+        cmocka_unit_test_teardown(test_usage_webhooks_reconcile, teardown),
         cmocka_unit_test_teardown(test_rules_must_be_empty, teardown),
         cmocka_unit_test_teardown(test_tenants_rules, teardown),
         cmocka_unit_test_teardown(test_server_and_store_checks, teardown),
