@@ -31,7 +31,7 @@
 
 static struct store_readings_policy policy_of(const struct api_ctx *ctx)
 {
-    struct store_readings_policy p = {STORE_BACKWARDS_REJECT};
+    struct store_readings_policy p = {STORE_BACKWARDS_REJECT, ctx->cfg};
     const char *b = ctx->cfg->meters.counter_backwards;
     if (b && strcmp(b, "reset") == 0)
         p.backwards = STORE_BACKWARDS_RESET;

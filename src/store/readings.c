@@ -461,7 +461,7 @@ enum ab_rc store_readings_append(struct store *s, const char *tenant, const stru
                                  size_t n, const struct store_readings_policy *policy,
                                  struct store_reading_result *results, const char *correlation_id)
 {
-    static const struct store_readings_policy default_policy = {STORE_BACKWARDS_REJECT};
+    static const struct store_readings_policy default_policy = {.backwards = STORE_BACKWARDS_REJECT};
     struct append_job j = {0};
     j.tenant = tenant;
     j.r = r;

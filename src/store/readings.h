@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/config.h"
 #include "core/result.h"
 #include "model/meter.h"
 #include "store/store.h"
@@ -32,6 +33,9 @@ enum store_backwards_policy {
 
 struct store_readings_policy {
     enum store_backwards_policy backwards;
+    /* The service's configuration (usage pushed to providers follows each
+     * provider's `usage` section), or NULL: no usage is queued. */
+    const struct config *cfg;
 };
 
 enum store_reading_status {

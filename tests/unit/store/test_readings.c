@@ -50,7 +50,7 @@ static struct model_reading rd(const char *ref, const char *type, double amount,
 static enum ab_rc append(struct test_db *t, const struct model_reading *r, size_t n,
                          enum store_backwards_policy backwards, struct store_reading_result *res)
 {
-    struct store_readings_policy p = {backwards};
+    struct store_readings_policy p = {.backwards = backwards};
     return store_readings_append(t->s, "t1", r, n, &p, res, NULL);
 }
 
