@@ -19,4 +19,10 @@ extern const struct http_route api_sync_routes[];       /* sync.c: providers, sy
                                                            dead letters */
 extern const struct http_route api_test_routes[];       /* testclock.c: /_test/clock */
 
+struct buf;
+/* sync.c: append the sync engine's metrics (deliveries by provider and
+ * outcome, records pulled, queue depth, dead letters, lag, breaker state) for
+ * every configured provider, in Prometheus text format. */
+enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out) AB_MUST_CHECK;
+
 #endif

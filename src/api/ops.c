@@ -59,6 +59,8 @@ static void metrics(struct http_request *req, struct http_response *resp, void *
     resp->content_type = "text/plain; version=0.0.4";
     enum ab_rc rc = metrics_render(&resp->body);
     if (!rc)
+        rc = api_sync_metrics(ctx, &resp->body);
+    if (!rc)
         rc = buf_printf(&resp->body,
                         "# TYPE assetbridge_store_commits_total counter\n"
                         "assetbridge_store_commits_total %llu\n"

@@ -27,6 +27,8 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "api/api_util.h"
+#include "core/arena.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/str.h"
 #include "core/timefmt.h"
@@ -100,6 +102,17 @@ static void providers_list(struct http_request *req, struct http_response *resp,
         const struct config_provider *pc = &t->providers[i];
         struct store_outbox_counts c;
         rc = store_outbox_counts(r, t->name, pc->name, &c);
+        if (!rc && config_provider_for_item(t, pc->type) == pc && strcmp(pc->type, pc->name)) {
+            /* items queued under the type name (work orders) are this provider's too */
+            struct store_outbox_counts ca;
+            rc = store_outbox_counts(r, t->name, pc->type, &ca);
+            c.pending += ca.pending;
+            c.in_flight += ca.in_flight;
+            c.done += ca.done;
+            c.dead += ca.dead;
+            c.suppressed += ca.suppressed;
+            c.refused += ca.refused;
+        }
         if (rc)
             break;
         /* lag: now - the oldest last_success_at of its pulled entities */
@@ -144,6 +157,22 @@ static void providers_list(struct http_request *req, struct http_response *resp,
         }
         json_object_set_new(o, "queue_depth", json_integer(c.pending + c.in_flight));
         json_object_set_new(o, "suppressed", json_integer(c.suppressed));
+        json_object_set_new(o, "refused", json_integer(c.refused));
+        json_t *sev = json_object();
+        for (size_t k = 0; k < pc->n_entities; k++)
+            json_object_set_new(sev, pc->entities[k].name,
+                                json_string(pc->entities[k].severity ? pc->entities[k].severity
+                                                                     : "plant_critical"));
+        json_object_set_new(o, "severity", sev);
+        if (running)
+            json_object_set_new(o, "deliveries",
+                                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "delivered",
+                                          (json_int_t)ps.counters.delivered, "retried",
+                                          (json_int_t)ps.counters.retried, "dead",
+                                          (json_int_t)ps.counters.dead, "suppressed",
+                                          (json_int_t)ps.counters.suppressed, "refused",
+                                          (json_int_t)ps.counters.refused, "deferred",
+                                          (json_int_t)ps.counters.deferred));
         json_object_set_new(o, "dead_letters", json_integer(c.dead));
         json_object_set_new(o, "lag_seconds", lag);
         json_object_set_new(o, "modes", modes_json(pc));
@@ -156,6 +185,71 @@ static void providers_list(struct http_request *req, struct http_response *resp,
         return;
     }
     http_resp_json(resp, 200, api_page(items, NULL));
+}
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
+{
+    static const char *const help = "# TYPE assetbridge_sync_deliveries_total counter\n"
+                                    "# TYPE assetbridge_sync_records_pulled_total counter\n"
+                                    "# TYPE assetbridge_sync_queue_depth gauge\n"
+                                    "# TYPE assetbridge_sync_dead_letters gauge\n"
+                                    "# TYPE assetbridge_sync_lag_seconds gauge\n"
+                                    "# TYPE assetbridge_sync_breaker_open gauge\n";
+    enum ab_rc rc = buf_append_str(out, help);
+    struct store_read *r = NULL;
+    if (!rc)
+        rc = store_read_begin(ctx->store, &r);
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms();
+    struct arena *a = arena_new(0, 0);
+    for (size_t t = 0; !rc && t < ctx->cfg->n_tenants; t++) {
+        const struct config_tenant *ten = &ctx->cfg->tenants[t];
+        for (size_t i = 0; !rc && i < ten->n_providers; i++) {
+            const struct config_provider *pc = &ten->providers[i];
+            const char *lbl = arena_printf(a, "tenant=\"%s\",provider=\"%s\"", ten->name, pc->name);
+            struct store_outbox_counts c;
+            rc = store_outbox_counts(r, ten->name, pc->name, &c);
+            if (!rc)
+                rc = buf_printf(out,
+                                "assetbridge_sync_queue_depth{%s} %lld\n"
+                                "assetbridge_sync_dead_letters{%s} %lld\n",
+                                lbl, (long long)(c.pending + c.in_flight), lbl, (long long)c.dead);
+            struct sync_provider_status ps;
+            if (!rc && sync_engine_provider_status(ctx->sync, ten->name, pc->name, &ps)) {
+                const struct {
+                    const char *outcome;
+                    int64_t n;
+                } o[] = {
+                    {"delivered", ps.counters.delivered}, {"retried", ps.counters.retried},
+                    {"dead", ps.counters.dead},           {"suppressed", ps.counters.suppressed},
+                    {"refused", ps.counters.refused},     {"deferred", ps.counters.deferred}};
+                for (size_t k = 0; !rc && k < sizeof(o) / sizeof(o[0]); k++)
+                    rc = buf_printf(out,
+                                    "assetbridge_sync_deliveries_total{%s,outcome=\"%s\"} %lld\n",
+                                    lbl, o[k].outcome, (long long)o[k].n);
+                if (!rc)
+                    rc = buf_printf(out,
+                                    "assetbridge_sync_records_pulled_total{%s} %lld\n"
+                                    "assetbridge_sync_breaker_open{%s} %d\n",
+                                    lbl, (long long)ps.counters.pulled, lbl,
+                                    ps.breaker.state == BREAKER_OPEN ? 1 : 0);
+            }
+            for (size_t k = 0; !rc && k < pc->n_entities; k++) {
+                struct store_sync_state st;
+                rc = store_sync_state_get(r, ten->name, pc->name, pc->entities[k].name, a, &st);
+                if (!rc && st.last_success_at != INT64_MIN)
+                    rc = buf_printf(out, "assetbridge_sync_lag_seconds{%s,entity=\"%s\"} %.3f\n",
+                                    lbl, pc->entities[k].name,
+                                    (double)(now - st.last_success_at) / 1000.0);
+            }
+        }
+    }
+    store_read_end(r);
+    arena_free(a);
+    return rc;
 }
 
 /* ---- GET /v1/sync-state -------------------------------------------------------------- */
@@ -280,14 +374,15 @@ static void outbox_list(struct http_request *req, struct http_response *resp, vo
     enum store_outbox_state state = OUTBOX_PENDING;
     if (sv) {
         bool ok = false;
-        for (int s = OUTBOX_PENDING; s <= OUTBOX_SUPPRESSED && !ok; s++)
+        for (int s = OUTBOX_PENDING; s <= OUTBOX_REFUSED && !ok; s++)
             if (strcmp(sv, store_outbox_state_name((enum store_outbox_state)s)) == 0) {
                 state = (enum store_outbox_state)s;
                 ok = true;
             }
         if (!ok) {
-            http_resp_error(req, resp, 422, "validation", "state",
-                            "state must be one of pending, in_flight, done, dead, suppressed");
+            http_resp_error(
+                req, resp, 422, "validation", "state",
+                "state must be one of pending, in_flight, done, dead, suppressed, refused");
             return;
         }
     }

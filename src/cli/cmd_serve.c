@@ -210,6 +210,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "assetbridge: %s\n", err_store);
         goto out;
     }
+    store_set_config(store, cfg); /* outbox priorities follow the providers' severities */
     if (store_retention_start(store, &cfg->store.retention, RETENTION_INTERVAL_MS, &retention) !=
         AB_OK) {
         fprintf(stderr, "assetbridge: cannot start the retention thread\n");

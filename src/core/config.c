@@ -1203,6 +1203,46 @@ const struct config_provider *config_provider(const struct config_tenant *t, con
     return NULL;
 }
 
+const struct config_provider *config_provider_for_item(const struct config_tenant *t,
+                                                       const char *name)
+{
+    const struct config_provider *p = config_provider(t, name), *only = NULL;
+    if (p || !t || !name)
+        return p;
+    for (size_t i = 0; i < t->n_providers; i++) {
+        if (!str_eq(t->providers[i].type, name))
+            continue;
+        if (only)
+            return NULL; /* several of that type: ambiguous */
+        only = &t->providers[i];
+    }
+    return only;
+}
+
+const struct config_entity *config_entity(const struct config_provider *p, const char *entity)
+{
+    for (size_t i = 0; p && entity && i < p->n_entities; i++)
+        if (str_eq(p->entities[i].name, entity))
+            return &p->entities[i];
+    return NULL;
+}
+
+int config_outbox_priority(const struct config_tenant *t, const char *provider, const char *entity)
+{
+    const struct config_entity *e = config_entity(config_provider_for_item(t, provider), entity);
+    return e && e->severity && str_eq(e->severity, "reporting") ? 1 : 0;
+}
+
+const char *config_system_of_record(const struct config_tenant *t, const char *site, enum domain d)
+{
+    if (!t || !site || (unsigned)d >= DOMAIN_COUNT)
+        return NULL;
+    for (size_t i = 0; i < t->n_system_of_record; i++)
+        if (str_eq(t->system_of_record[i].site, site))
+            return t->system_of_record[i].provider[d];
+    return NULL;
+}
+
 enum ab_rc config_parse_size(const char *s, int64_t *out)
 {
     static const struct {

@@ -299,6 +299,24 @@ void config_print(const struct config *cfg, FILE *out);
 const struct config_tenant *config_tenant(const struct config *cfg, const char *name);
 const struct config_provider *config_provider(const struct config_tenant *t, const char *name);
 
+/* The provider an outbox item queued under name is for: the provider of
+ * that name, else the tenant's only provider of that type (work orders name
+ * their provider by type), else NULL. */
+const struct config_provider *config_provider_for_item(const struct config_tenant *t,
+                                                       const char *name);
+
+/* The entity's configuration at provider p, or NULL when p does not pull it. */
+const struct config_entity *config_entity(const struct config_provider *p, const char *entity);
+
+/* Outbox priority of an item for (provider, entity) of tenant t: 0 when the
+ * entity's severity is plant_critical or it is not configured (the default
+ * severity), 1 when it is reporting. Lower is delivered first. */
+int config_outbox_priority(const struct config_tenant *t, const char *provider, const char *entity);
+
+/* The provider the system of record names for (site, domain) in t, or NULL
+ * when none is named (any provider may then be written). */
+const char *config_system_of_record(const struct config_tenant *t, const char *site, enum domain d);
+
 /* Parse "64KiB", "1MiB", "16MiB", "1GiB", "512" (bytes) into bytes. */
 enum ab_rc config_parse_size(const char *s, int64_t *out /* OUT */) AB_MUST_CHECK;
 

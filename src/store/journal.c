@@ -14,12 +14,14 @@
 
 /* ---- outbox ------------------------------------------------------------- */
 
-static const char *const outbox_state_names[] = {"pending", "in_flight", "done", "dead",
-                                                 "suppressed"};
+static const char *const outbox_state_names[] = {"pending", "in_flight",  "done",
+                                                 "dead",    "suppressed", "refused"};
 
 const char *store_outbox_state_name(enum store_outbox_state s)
 {
-    return (unsigned)s < 5 ? outbox_state_names[s] : "unknown";
+    return (unsigned)s < sizeof(outbox_state_names) / sizeof(outbox_state_names[0])
+               ? outbox_state_names[s]
+               : "unknown";
 }
 
 static const char SQL_OUTBOX_ADD[] =
@@ -34,14 +36,21 @@ enum ab_rc store_outbox_add(struct store_tx *tx, const struct store_outbox_item 
     struct store_db *db = tx->db;
     struct store_stmt *st;
     int64_t now = clock_now_ms();
+    int64_t priority = it->priority;
+    if (priority < 0) {
+        const struct config *cfg = store_config(tx->store);
+        priority =
+            cfg ? config_outbox_priority(config_tenant(cfg, it->tenant), it->provider, it->entity)
+                : 0;
+    }
     enum ab_rc rc = store_tenant_ensure(tx, it->tenant);
     if (!rc)
         rc = store_db_stmt(db, SQL_OUTBOX_ADD, &st);
     if (!rc)
         rc = store_bind_all(db, st, "tttttttttiitii", it->tenant, it->provider, it->entity,
                             it->action, it->subject, it->payload, it->idempotency_key,
-                            it->coalesce_key, store_outbox_state_name(it->state),
-                            (int64_t)it->priority, it->next_attempt_at ? it->next_attempt_at : now,
+                            it->coalesce_key, store_outbox_state_name(it->state), priority,
+                            it->next_attempt_at ? it->next_attempt_at : now,
                             it->correlation_id ? it->correlation_id : tx->correlation_id, now, now);
     if (!rc)
         rc = store_step_done(db, st);

@@ -25,6 +25,7 @@ enum store_outbox_state {
     OUTBOX_DONE,       /* delivered */
     OUTBOX_DEAD,       /* dead letter: a person must act */
     OUTBOX_SUPPRESSED, /* held back by a read_only mode; released by replay */
+    OUTBOX_REFUSED,    /* refused by the system-of-record policy (audited); final */
 };
 
 const char *store_outbox_state_name(enum store_outbox_state s);
@@ -40,7 +41,8 @@ struct store_outbox_item {
     const char *idempotency_key; /* stable across retries; unique per tenant */
     const char *coalesce_key;    /* usage coalescing group, or NULL */
     enum store_outbox_state state;
-    int priority; /* lower first: 0 plant_critical, 1 reporting */
+    int priority; /* lower first: 0 plant_critical, 1 reporting; < 0: from the
+                     configuration (store_set_config, config_outbox_priority) */
     int attempts;
     int64_t next_attempt_at;
     const char *last_error;

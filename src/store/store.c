@@ -82,7 +82,19 @@ struct store {
 
     /* signalled after every group commit (store_events_wait, events.c) */
     struct store_events_notify events;
+
+    const struct config *cfg; /* store_set_config; may be NULL */
 };
+
+void store_set_config(struct store *s, const struct config *cfg)
+{
+    s->cfg = cfg;
+}
+
+const struct config *store_config(const struct store *s)
+{
+    return s->cfg;
+}
 
 /* ---- connections and statements ---------------------------------------- */
 

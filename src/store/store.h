@@ -38,6 +38,11 @@ struct store_read; /* a read session */
 enum ab_rc store_open(const struct config_store *cfg, struct store **out /* OUT */, char *err,
                       size_t errlen) AB_MUST_CHECK;
 
+/* Give the store the service's configuration (it must outlive the store):
+ * outbox items added with a negative priority take their priority from it
+ * (config_outbox_priority). Call before the first write; NULL: priority 0. */
+void store_set_config(struct store *s, const struct config *cfg);
+
 /* Stop the writer after the jobs already queued, close every connection. */
 void store_close(struct store *s);
 

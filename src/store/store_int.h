@@ -172,6 +172,9 @@ struct store_tx {
     const char *correlation_id;
 };
 
+/* The configuration given by store_set_config, or NULL. */
+const struct config *store_config(const struct store *s);
+
 /* The connection of a read session. */
 struct store_db *store_read_db(struct store_read *r);
 

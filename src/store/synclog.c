@@ -137,6 +137,8 @@ enum ab_rc store_outbox_counts(struct store_read *r, const char *tenant, const c
             out->dead = c;
         else if (strcmp(s, "suppressed") == 0)
             out->suppressed = c;
+        else if (strcmp(s, "refused") == 0)
+            out->refused = c;
     }
     db->ops->reset(st);
     return rc;
@@ -236,6 +238,41 @@ enum ab_rc store_outbox_suppress(struct store_tx *tx, const char *tenant, int64_
         rc = store_step_done(tx->db, st);
     if (!rc && tx->db->ops->changes(tx->db->conn) == 0)
         rc = fence_failed(tx, tenant, id);
+    return rc;
+}
+
+static const char SQL_REFUSE[] =
+    "UPDATE outbox SET state = 'refused', lease_until = NULL, error_class = 'policy',"
+    " last_error = ?, updated_at = ?"
+    " WHERE tenant = ? AND id = ? AND state = 'in_flight' AND lease_until = ?";
+
+enum ab_rc store_outbox_refuse(struct store_tx *tx, const char *tenant, int64_t id,
+                               int64_t lease_until, const char *reason)
+{
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(tx->db, SQL_REFUSE, &st);
+    if (!rc)
+        rc = store_bind_all(tx->db, st, "titii", reason, clock_now_ms(), tenant, id, lease_until);
+    if (!rc)
+        rc = store_step_done(tx->db, st);
+    if (!rc && tx->db->ops->changes(tx->db->conn) == 0)
+        return fence_failed(tx, tenant, id);
+    if (rc)
+        return rc;
+    char subject[40];
+    snprintf(subject, sizeof(subject), "outbox/%lld", (long long)id);
+    json_t *detail = json_pack("{s:s?}", "reason", reason);
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    struct store_audit au = {
+        .tenant = tenant,
+        .actor = "system",
+        .action = "outbox.refused",
+        .subject = subject,
+        .detail = text,
+    };
+    rc = store_audit_add(tx, &au);
+    free(text);
     return rc;
 }
 

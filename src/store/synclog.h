@@ -48,7 +48,7 @@ enum ab_rc store_sync_state_list(struct store_read *r, const char *tenant, size_
 
 /* How many outbox items of (tenant, provider) are in each state. */
 struct store_outbox_counts {
-    int64_t pending, in_flight, done, dead, suppressed;
+    int64_t pending, in_flight, done, dead, suppressed, refused;
 };
 enum ab_rc store_outbox_counts(struct store_read *r, const char *tenant, const char *provider,
                                struct store_outbox_counts *out /* OUT */) AB_MUST_CHECK;
@@ -65,6 +65,15 @@ enum ab_rc store_outbox_rows(struct store_read *r, const char *tenant,
  * store_outbox_complete (AB_ECONFLICT / AB_ENOTFOUND). */
 enum ab_rc store_outbox_suppress(struct store_tx *tx, const char *tenant, int64_t id,
                                  int64_t lease_until, const char *reason) AB_MUST_CHECK;
+
+/* in_flight (under lease_until) -> refused: the system of record for the
+ * item's site and domain is another provider (sor, or NULL when the policy
+ * refused it for another reason). A policy decision, not an error: no retry,
+ * no dead letter; one audit record "outbox.refused" (actor "system") with the
+ * reason, and the reason as last_error, error_class "policy". Fenced as
+ * store_outbox_complete. */
+enum ab_rc store_outbox_refuse(struct store_tx *tx, const char *tenant, int64_t id,
+                               int64_t lease_until, const char *reason) AB_MUST_CHECK;
 
 /* in_flight (under lease_until) -> pending at `at`, the claim's attempt
  * given back, the last error untouched. Fenced as store_outbox_complete. */

@@ -293,7 +293,7 @@ static enum ab_rc wo_outbox(struct store_tx *tx, const char *tenant,
     it.payload = text;
     it.idempotency_key = key;
     it.state = OUTBOX_PENDING;
-    it.priority = 0;
+    it.priority = -1; /* by the provider's severity for work orders */
     enum ab_rc rc = store_outbox_add(tx, &it, NULL);
     free(text);
     return rc;

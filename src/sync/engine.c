@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "store/assets.h"
 #include "store/events.h"
 #include "store/journal.h"
 #include "store/outbox.h"
@@ -78,6 +79,11 @@ static void idle_wait(struct sync_engine *e, int64_t ms)
     if (!e->stopping)
         (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
     pthread_mutex_unlock(&e->mu);
+}
+
+static void count(int64_t *counter, int64_t n)
+{
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
 static uint64_t prng_next(uint64_t *s)
@@ -347,6 +353,7 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
         }
         done++;
         records += (int64_t)page.n_records;
+        count(&p->counters.pulled, (int64_t)page.n_records);
         if (progress)
             progress(progress_arg, done, records);
         free(token);
@@ -434,7 +441,7 @@ static void *puller_main(void *arg)
 
 /* ---- outbox ------------------------------------------------------------------------ */
 
-enum outcome_kind { OUT_COMPLETE, OUT_RESCHEDULE, OUT_DEAD, OUT_SUPPRESS, OUT_DEFER };
+enum outcome_kind { OUT_COMPLETE, OUT_RESCHEDULE, OUT_DEAD, OUT_SUPPRESS, OUT_DEFER, OUT_REFUSE };
 
 struct outcome_job {
     struct prov *p;
@@ -444,6 +451,8 @@ struct outcome_job {
     int64_t at;
     const char *cls, *msg, *response, *owner;
     struct arena *a;
+    bool usage;         /* a usage item: record its total as acknowledged on completion */
+    double usage_total; /* the absolute total it carries */
 };
 
 static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
@@ -454,6 +463,13 @@ static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
     enum ab_rc rc = AB_OK;
     switch (j->kind) {
     case OUT_SUPPRESS: return store_outbox_suppress(tx, tenant, it->id, j->lease, j->msg);
+    case OUT_REFUSE:
+        rc = store_outbox_refuse(tx, tenant, it->id, j->lease, j->msg);
+        if (!rc)
+            rc = store_sync_log_add(
+                tx, tenant, provider, it->entity, it->subject, "info",
+                arena_printf(j->a, "outbox #%lld refused: %s", (long long)it->id, j->msg));
+        return rc;
     case OUT_DEFER: return store_outbox_defer(tx, tenant, it->id, j->lease, j->at);
     case OUT_RESCHEDULE:
         rc = store_outbox_reschedule(tx, tenant, it->id, j->lease, j->at, j->cls, j->msg,
@@ -467,9 +483,11 @@ static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
     case OUT_COMPLETE:
     case OUT_DEAD: break;
     }
-    if (j->kind == OUT_COMPLETE)
+    if (j->kind == OUT_COMPLETE) {
         rc = store_outbox_complete(tx, tenant, it->id, j->lease);
-    else
+        if (!rc && j->usage && it->coalesce_key)
+            rc = store_usage_ack_put(tx, tenant, it->provider, it->coalesce_key, j->usage_total);
+    } else
         rc = store_outbox_dead_letter(tx, tenant, it->id, j->lease, j->cls, j->msg, j->response,
                                       j->owner);
     if (rc)
@@ -511,6 +529,15 @@ static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
 
 static void record_outcome(struct outcome_job *j)
 {
+    struct sync_counters *c = &j->p->counters;
+    switch (j->kind) {
+    case OUT_COMPLETE: count(&c->delivered, 1); break;
+    case OUT_RESCHEDULE: count(&c->retried, 1); break;
+    case OUT_DEAD: count(&c->dead, 1); break;
+    case OUT_SUPPRESS: count(&c->suppressed, 1); break;
+    case OUT_DEFER: count(&c->deferred, 1); break;
+    case OUT_REFUSE: count(&c->refused, 1); break;
+    }
     enum ab_rc rc = store_write(j->p->e->store, outcome_job_fn, j, j->it->correlation_id);
     if (rc)
         log_warn(j->it->correlation_id, "sync: cannot record an outbox outcome",
@@ -559,6 +586,47 @@ static bool prev_unknown(struct prov *p, const struct store_outbox_item *it, str
     return unknown;
 }
 
+/* The site an item's change belongs to: the payload's "site", else the site
+ * of the asset it names (payload "asset_ref", or a subject "asset/REF"), or
+ * NULL when it names none. */
+static const char *item_site(struct prov *p, const struct store_outbox_item *it,
+                             const json_t *payload, struct arena *a)
+{
+    const char *site = json_string_value(json_object_get(payload, "site"));
+    if (site)
+        return site;
+    const char *ref = json_string_value(json_object_get(payload, "asset_ref"));
+    if (!ref && it->subject && strncmp(it->subject, "asset/", 6) == 0)
+        ref = it->subject + 6;
+    if (!ref)
+        return NULL;
+    struct store_read *r = NULL;
+    struct store_asset_row row;
+    if (store_read_begin(p->e->store, &r) != AB_OK)
+        return NULL;
+    if (store_asset_get(r, it->tenant, ref, a, &row) == AB_OK && row.asset.site)
+        site = arena_strdup(a, row.asset.site);
+    store_read_end(r);
+    return site;
+}
+
+/* NULL when the system of record lets p write the item; otherwise why not. */
+static const char *sor_refusal(struct prov *p, const struct store_outbox_item *it,
+                               const json_t *payload, enum domain dom, struct arena *a)
+{
+    const struct config_tenant *ten = config_tenant(p->e->cfg, p->tenant);
+    if (!ten || ten->n_system_of_record == 0)
+        return NULL;
+    const char *site = item_site(p, it, payload, a);
+    const char *owner = config_system_of_record(ten, site, dom);
+    if (!owner || strcmp(owner, p->cfg->name) == 0)
+        return NULL;
+    return arena_printf(a,
+                        "the system of record for %s at site %s is %s, not %s: the change is "
+                        "not written here",
+                        config_domain_names[dom], site, owner, p->cfg->name);
+}
+
 static void process_item(struct prov *p, const struct store_outbox_item *it, int64_t lease)
 {
     struct arena *a = arena_new(0, 0);
@@ -566,6 +634,19 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     const char *corr = it->correlation_id;
     enum domain dom = sync_item_domain(it->entity, it->action);
     enum provider_mode mode = p->cfg->mode[dom];
+    json_error_t jerr;
+    json_t *payload = json_loads(it->payload ? it->payload : "", JSON_DECODE_ANY, &jerr);
+    (void)conn_arena_own(a, payload); /* released with the arena; NULL accepted */
+    const char *refusal = payload ? sor_refusal(p, it, payload, dom, a) : NULL;
+    if (refusal) {
+        j.kind = OUT_REFUSE;
+        j.msg = refusal;
+        log_info(corr, "sync: outbox item refused by the system of record",
+                 LOG_STR("provider", p->cfg->name), LOG_INT("outbox_id", it->id),
+                 LOG_STR("reason", refusal));
+        record_outcome(&j);
+        goto out;
+    }
     if (!sync_mode_allows(mode, it->action)) {
         j.kind = OUT_SUPPRESS;
         j.msg = arena_printf(a, "mode %s for domain %s does not allow %s", config_mode_names[mode],
@@ -588,8 +669,6 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
         record_outcome(&j);
         goto out;
     }
-    json_error_t jerr;
-    json_t *payload = json_loads(it->payload ? it->payload : "", JSON_DECODE_ANY, &jerr);
     if (!payload) {
         breaker_success(p->br); /* no call was made; release a probe */
         j.cls = "invalid_payload";
@@ -597,7 +676,11 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
         fail_attempt(&j, false, -1, "report a bug: the item's payload is not JSON");
         goto out;
     }
-    (void)conn_arena_own(a, payload); /* released with the arena */
+    if (it->coalesce_key && strcmp(it->action, "push_reading") == 0 &&
+        json_is_number(json_object_get(payload, "value"))) {
+        j.usage = true;
+        j.usage_total = json_number_value(json_object_get(payload, "value"));
+    }
     struct conn_item ci = {
         .id = it->id,
         .tenant = it->tenant,
@@ -974,5 +1057,13 @@ bool sync_engine_provider_status(struct sync_engine *e, const char *tenant, cons
     out->connector = p->ops->name;
     breaker_status(p->br, &out->breaker);
     ratelimit_status(p->rl, &out->ratelimit);
+    struct sync_counters *c = &p->counters;
+    out->counters.delivered = __atomic_load_n(&c->delivered, __ATOMIC_RELAXED);
+    out->counters.retried = __atomic_load_n(&c->retried, __ATOMIC_RELAXED);
+    out->counters.dead = __atomic_load_n(&c->dead, __ATOMIC_RELAXED);
+    out->counters.suppressed = __atomic_load_n(&c->suppressed, __ATOMIC_RELAXED);
+    out->counters.refused = __atomic_load_n(&c->refused, __ATOMIC_RELAXED);
+    out->counters.deferred = __atomic_load_n(&c->deferred, __ATOMIC_RELAXED);
+    out->counters.pulled = __atomic_load_n(&c->pulled, __ATOMIC_RELAXED);
     return true;
 }

@@ -83,12 +83,24 @@ enum ab_rc sync_engine_pull(struct sync_engine *e, const char *tenant, const cha
 enum ab_rc sync_engine_drain(struct sync_engine *e, const char *tenant, const char *provider,
                              size_t *processed /* OUT, may be NULL */) AB_MUST_CHECK;
 
+/* Outbox outcomes of one provider since the engine started (for /metrics). */
+struct sync_counters {
+    int64_t delivered;  /* the provider accepted the item (or resolve found it) */
+    int64_t retried;    /* a failed attempt rescheduled */
+    int64_t dead;       /* dead-lettered */
+    int64_t suppressed; /* held back by a mode */
+    int64_t refused;    /* refused by the system of record */
+    int64_t deferred;   /* put back without an attempt (rate limit, open breaker) */
+    int64_t pulled;     /* records pulled */
+};
+
 /* What GET /v1/providers shows of one provider. */
 struct sync_provider_status {
     bool running;          /* a connector is registered and initialised */
     const char *connector; /* connector name, or NULL */
     struct breaker_status breaker;
     struct ratelimit_status ratelimit;
+    struct sync_counters counters;
 };
 
 /* Status of (tenant, provider). false when the engine does not run it (no

@@ -53,6 +53,7 @@ struct prov {
      * when this is the tenant's only provider of its type and it is named
      * otherwise, it also delivers the items queued under the type. */
     const char *type_alias;
+    struct sync_counters counters; /* updated with __atomic builtins */
 };
 
 struct sync_engine {

@@ -93,8 +93,24 @@ class SyncApiTest(unittest.TestCase):
         self.assertEqual(p["modes"]["asset_master"], "read_only")
         self.assertIsNone(p["lag_seconds"])
         self.assertIn("queue_depth", p)
+        self.assertEqual(p["severity"], {"asset": "plant_critical"})
+        self.assertEqual(p["refused"], 0)
+        self.assertNotIn("deliveries", p)  # counted only where a connector runs
         st, _, b = self.call(self.other, "GET", "/v1/providers")
         self.assertEqual((st, b["items"]), (200, []))
+
+    def test_sync_metrics(self):
+        self.make_outbox_row("SN-SYNC-M")
+        st, _, text = self.s.request("GET", "/metrics")
+        self.assertEqual(st, 200, text)
+        self.assertIn('assetbridge_sync_queue_depth{tenant="plant-a",provider="sap_pm"} ', text)
+        self.assertIn('assetbridge_sync_dead_letters{tenant="plant-a",provider="sap_pm"} ', text)
+        self.assertIn("# TYPE assetbridge_sync_deliveries_total counter", text)
+        # the work order's item is queued under the provider's name here
+        depth = [line for line in text.splitlines()
+                 if line.startswith('assetbridge_sync_queue_depth{tenant="plant-a"')]
+        self.assertEqual(len(depth), 1, depth)
+        self.assertGreaterEqual(int(depth[0].rsplit(" ", 1)[1]), 1)
 
     def test_outbox_dead_letter_and_replay(self):
         oid = self.make_outbox_row("SN-SYNC-1")

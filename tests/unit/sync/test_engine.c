@@ -104,7 +104,8 @@ static enum ab_rc mock_resolve(void *ctx, const struct conn_item *item, struct a
 static const struct conn_ops mock_ops = {
     CONN_ABI_V1,
     "generic",
-    CONN_CAP_PULL_ASSETS | CONN_CAP_OPEN_REQUEST | CONN_CAP_UPDATE_WORK_ORDER,
+    CONN_CAP_PULL_ASSETS | CONN_CAP_OPEN_REQUEST | CONN_CAP_UPDATE_WORK_ORDER |
+        CONN_CAP_PUSH_READINGS,
     NULL,
     NULL,
     NULL,
@@ -180,6 +181,8 @@ static void start(struct fx *f)
 
 struct add_job {
     const char *provider, *action, *key;
+    const char *payload, *coalesce_key, *entity; /* NULL: defaults */
+    int priority;
 };
 
 static enum ab_rc add_fn(struct store_tx *tx, void *arg)
@@ -188,18 +191,20 @@ static enum ab_rc add_fn(struct store_tx *tx, void *arg)
     struct store_outbox_item it = {0};
     it.tenant = "t1";
     it.provider = j->provider;
-    it.entity = "work_order";
+    it.entity = j->entity ? j->entity : "work_order";
     it.action = j->action;
     it.subject = "work-order/WO-1";
-    it.payload = "{\"title\":\"fix\"}";
+    it.payload = j->payload ? j->payload : "{\"title\":\"fix\"}";
     it.idempotency_key = j->key;
+    it.coalesce_key = j->coalesce_key;
+    it.priority = j->priority;
     it.state = OUTBOX_PENDING;
     return store_outbox_add(tx, &it, NULL);
 }
 
 static void add_item(struct fx *f, const char *provider, const char *key)
 {
-    struct add_job j = {provider, "open_request", key};
+    struct add_job j = {provider, "open_request", key, NULL, NULL, NULL, 0};
     assert_int_equal(store_write(f->db.s, add_fn, &j, "corr-1"), AB_OK);
 }
 
@@ -395,6 +400,129 @@ static void test_read_only_pushes_nothing(void **state)
                      1);
 }
 
+/* Replace the fixture's configuration (before start). */
+static void reconfigure(struct fx *f, const char *text)
+{
+    config_free(f->cfg);
+    struct config_errors errs = {0};
+    if (config_load_buffer("test.yaml", text, strlen(text), &f->cfg, &errs)) {
+        config_errors_print(&errs, stderr);
+        abort();
+    }
+    config_errors_cleanup(&errs);
+    store_set_config(f->db.s, f->cfg);
+}
+
+static void add_full(struct fx *f, struct add_job *j)
+{
+    assert_int_equal(store_write(f->db.s, add_fn, j, "corr-2"), AB_OK);
+}
+
+static void test_system_of_record_refuses(void **state)
+{
+    struct fx *f = *state;
+    reconfigure(f, "tenants:\n"
+                   "  t1:\n"
+                   "    providers:\n"
+                   "      mock: {type: generic, mode: write_back}\n"
+                   "      other: {type: generic, mode: write_back}\n"
+                   "    system_of_record:\n"
+                   "      plant-1: {work_orders: other}\n"
+                   "      plant-2: {work_orders: mock}\n");
+    start(f);
+    struct add_job a = {"mock", "open_request", "k1", "{\"site\":\"plant-1\"}", NULL, NULL, 0};
+    struct add_job b = {"mock", "open_request", "k2", "{\"site\":\"plant-2\"}", NULL, NULL, 0};
+    struct add_job c = {"mock", "open_request", "k3", "{\"site\":\"plant-3\"}", NULL, NULL, 0};
+    add_full(f, &a);
+    add_full(f, &b);
+    add_full(f, &c);
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(n, 3);
+    /* plant-2 names mock; plant-3 names nobody: both written; plant-1 refused */
+    assert_int_equal(mock.pushes, 2);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'k1'"
+                          " AND state = 'refused' AND error_class = 'policy'"
+                          " AND last_error LIKE '%system of record for work_orders at site plant-1"
+                          " is other%'"),
+                     1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE state = 'done'"), 2);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM audit WHERE action = 'outbox.refused'"
+                          " AND detail LIKE '%plant-1%'"),
+                     1);
+    struct sync_provider_status ps;
+    assert_true(sync_engine_provider_status(f->e, "t1", "mock", &ps));
+    assert_int_equal(ps.counters.refused, 1);
+    assert_int_equal(ps.counters.delivered, 2);
+    /* a refusal is final: nothing is claimed again */
+    clock_advance_ms(3600000);
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_usage_ack_on_completion(void **state)
+{
+    struct fx *f = *state;
+    start(f);
+    struct add_job j = {"mock",
+                        "push_reading",
+                        "u1",
+                        "{\"asset_ref\":\"FX-1\",\"meter_type\":\"cycles\",\"value\":1234.5}",
+                        "usage|mock|N1|cycles",
+                        "meter",
+                        0};
+    add_full(f, &j);
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM usage_acks WHERE provider = 'mock'"
+                          " AND meter_key = 'usage|mock|N1|cycles' AND total = 1234.5"),
+                     1);
+    /* a failed push records no acknowledgement */
+    mock.script[0] = CONN_PERMANENT;
+    mock.n_script = 1;
+    mock.pushes = 0;
+    struct add_job k = {
+        "mock", "push_reading", "u2", "{\"value\":2000}", "usage|mock|N1|cycles", "meter", 0};
+    add_full(f, &k);
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(q(f, "SELECT total FROM usage_acks WHERE meter_key = 'usage|mock|N1|cycles'"),
+                     1234);
+}
+
+static void test_severity_orders_delivery(void **state)
+{
+    struct fx *f = *state;
+    reconfigure(f, "tenants:\n"
+                   "  t1:\n"
+                   "    providers:\n"
+                   "      mock:\n"
+                   "        type: generic\n"
+                   "        mode: write_back\n"
+                   "        entities:\n"
+                   "          work_order: {severity: reporting}\n"
+                   "          asset: {}\n");
+    f->o.batch = 1;
+    start(f);
+    /* the reporting item is queued first, the plant-critical one second */
+    struct add_job rep = {"mock", "open_request", "rep", NULL, NULL, "work_order", -1};
+    struct add_job crit = {"mock", "open_request", "crit", NULL, NULL, "asset", -1};
+    add_full(f, &rep);
+    add_full(f, &crit);
+    assert_int_equal(q(f, "SELECT priority FROM outbox WHERE idempotency_key = 'rep'"), 1);
+    assert_int_equal(q(f, "SELECT priority FROM outbox WHERE idempotency_key = 'crit'"), 0);
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(mock.last_key, "crit");
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_string_equal(mock.last_key, "rep");
+    /* the same rule for an item queued under the provider's type name */
+    assert_int_equal(config_outbox_priority(config_tenant(f->cfg, "t1"), "generic", "work_order"),
+                     1);
+    assert_int_equal(config_outbox_priority(config_tenant(f->cfg, "t1"), "mock", "meter"), 0);
+}
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -433,6 +561,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_resolves_before_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_stops_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_pushes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_system_of_record_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_ack_on_completion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_severity_orders_delivery, setup, teardown),
         cmocka_unit_test(test_modes),
         cmocka_unit_test_setup_teardown(test_threads_deliver, setup, teardown),
     };
