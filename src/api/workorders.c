@@ -334,6 +334,39 @@ static void wo_get(struct http_request *req, struct http_response *resp, void *c
 
 /* ---- creating ------------------------------------------------------------------------ */
 
+/* A work order's "provider" must name a configured provider of the caller's
+ * tenant whose type is the work order's provider_id (a hub work order given
+ * a provider takes that provider's type). Without one, provider_id alone
+ * decides, as before: the tenant's only provider of that type delivers it. */
+static bool check_provider(struct http_request *req, struct http_response *resp,
+                           const struct api_ctx *ctx, struct model_work_order *wo)
+{
+    if (!wo->provider)
+        return true;
+    const struct config_tenant *t = config_tenant(ctx->cfg, tenant_of(req));
+    const struct config_provider *pc = config_provider(t, wo->provider);
+    if (!pc) {
+        http_resp_error(req, resp, 422, "validation", "provider",
+                        arena_printf(req->arena, "no provider '%s' is configured for this tenant",
+                                     wo->provider));
+        return false;
+    }
+    if (wo->provider_id == MODEL_PROVIDER_HUB) {
+        for (int p = 0; p < MODEL_PROVIDER_COUNT; p++)
+            if (strcmp(model_provider_name((enum model_provider)p), pc->type) == 0)
+                wo->provider_id = (enum model_provider)p;
+        return true;
+    }
+    if (strcmp(model_provider_name(wo->provider_id), pc->type) != 0) {
+        http_resp_error(req, resp, 422, "validation", "provider",
+                        arena_printf(req->arena,
+                                     "provider '%s' is of type %s, but provider_id is %s",
+                                     wo->provider, pc->type, model_provider_name(wo->provider_id)));
+        return false;
+    }
+    return true;
+}
+
 struct create_job {
     const char *tenant, *actor;
     struct model_work_order wo;
@@ -382,6 +415,8 @@ static void wo_create(struct http_request *req, struct http_response *resp, void
         return;
     }
     if (!resolve_asset(req, resp, ctx, j.wo.asset_ref, "asset_ref", false, &j.wo.asset_ref))
+        return;
+    if (!check_provider(req, resp, ctx, &j.wo))
         return;
     int64_t now = clock_now_ms();
     for (size_t i = 0; i < j.wo.n_comments; i++)

@@ -138,6 +138,7 @@ enum ab_rc model_wo_verb_apply(enum model_wo_verb verb, enum model_wo_status fro
 static const struct model_field wo_fields[] = {
     W(common_work_order_id, .kind = MODEL_F_STR, .max = ID_ULID_LEN),
     W(provider_id, .kind = MODEL_F_ENUM, .names = model_provider_names, .n = MODEL_PROVIDER_COUNT),
+    W(provider, .kind = MODEL_F_STR, .max = 64),
     W(source_work_order_id, .kind = MODEL_F_STR, .max = 128),
     W(asset_ref, .kind = MODEL_F_REF, .flags = MODEL_F_REQUIRED),
     W(type, .kind = MODEL_F_ENUM, .flags = MODEL_F_REQUIRED, .names = type_names,

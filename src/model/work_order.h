@@ -125,6 +125,10 @@ struct model_wo_comment {
 struct model_work_order {
     const char *common_work_order_id; /* ULID; NULL until the store assigns one */
     enum model_provider provider_id;  /* default hub */
+    /* The configured provider (its name under tenants.T.providers) that
+     * delivers this work order, or NULL: the tenant's only provider of type
+     * provider_id. The API checks it against the configuration. */
+    const char *provider;
     const char *source_work_order_id; /* required unless provider_id is hub */
     const char *asset_ref;            /* required */
     enum model_wo_type type;          /* required */

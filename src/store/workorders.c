@@ -286,7 +286,7 @@ static enum ab_rc wo_outbox(struct store_tx *tx, const char *tenant,
         return AB_EINTERNAL;
     struct store_outbox_item it = {0};
     it.tenant = tenant;
-    it.provider = model_provider_name(wo->provider_id);
+    it.provider = wo->provider ? wo->provider : model_provider_name(wo->provider_id);
     it.entity = "work_order";
     it.action = action;
     it.subject = subject;

@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -498,6 +499,73 @@ class WorkOrderApiTest(unittest.TestCase):
         self.assertEqual((got["revision"], got["common_status"]), (1, "open"))
         self.assertEqual(self.db("SELECT COUNT(*) FROM attachments WHERE owner_id = ?",
                                  wid)[0][0], 0)
+
+
+
+PROVIDERS_CONFIG = """
+tenants:
+  plant-a:
+    providers:
+      sap_north: {type: sap_pm, base_url: "http://127.0.0.1:9/north"}
+      sap_south: {type: sap_pm, base_url: "http://127.0.0.1:9/south"}
+      gen: {type: generic, base_url: "http://127.0.0.1:9/gen"}
+"""
+
+
+class WorkOrderProviderInstanceTest(unittest.TestCase):
+    """A tenant with two providers of one type routes each work order to
+    the configured provider it names."""
+
+    def test_provider_instance(self):
+        tmp = tempfile.mkdtemp(prefix="ab-wo-prov-")
+        cfg = os.path.join(tmp, "assetbridge.yaml")
+        with open(cfg, "w") as f:
+            f.write(PROVIDERS_CONFIG)
+        with Service(config=cfg) as s:
+            p = run("apikey", "create", "--data-dir", s.data_dir, "--tenant", "plant-a",
+                    "--scopes", "write")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            h = {"Authorization": "Bearer " + p.stdout.rstrip("\n").splitlines()[-1]}
+            st, _, b = s.request("PUT", "/v1/assets/FX-9", body={"type": "station"}, headers=h)
+            self.assertIn(st, (200, 201), b)
+
+            def create(**fields):
+                body = {"asset_ref": "FX-9", "type": "corrective"}
+                body.update(fields)
+                return s.request("POST", "/v1/work-orders", body=body, headers=h)
+
+            st, _, err = create(provider="sap_east", provider_id="sap_pm")
+            self.assertEqual((st, err["error"]["field"]), (422, "provider"))
+            self.assertIn("no provider 'sap_east'", err["error"]["message"])
+            st, _, err = create(provider="gen", provider_id="sap_pm")
+            self.assertEqual((st, err["error"]["field"]), (422, "provider"))
+            self.assertIn("of type generic", err["error"]["message"])
+            st, _, err = create(provider=7)
+            self.assertEqual((st, err["error"]["field"]), (400, "provider"))
+
+            st, _, north = create(provider="sap_north", provider_id="sap_pm")
+            self.assertEqual(st, 201, north)
+            self.assertEqual(north["provider"], "sap_north")
+            # a hub work order given a provider takes the provider's type
+            st, _, south = create(provider="sap_south")
+            self.assertEqual((st, south["provider_id"], south["provider"]),
+                             (201, "sap_pm", "sap_south"), south)
+            # the provider cannot be changed afterwards
+            st, _, err = s.request("PATCH", "/v1/work-orders/" + south["common_work_order_id"],
+                                   body={"provider": "sap_north"}, headers=h)
+            self.assertEqual((st, err["error"]["field"]), (422, "provider"))
+
+            con = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data_dir, "assetbridge.db"),
+                                  uri=True)
+            try:
+                rows = con.execute("SELECT provider, subject FROM outbox WHERE action = "
+                                   "'open_request' ORDER BY id").fetchall()
+            finally:
+                con.close()
+            self.assertEqual(rows, [
+                ("sap_north", "work-order/" + north["common_work_order_id"]),
+                ("sap_south", "work-order/" + south["common_work_order_id"]),
+            ])
 
 
 if __name__ == "__main__":
