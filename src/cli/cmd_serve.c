@@ -31,6 +31,7 @@
 #include "store/retention.h"
 #include "store/store.h"
 #include "sync/engine.h"
+#include "sync/webhooks.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 #define RETENTION_INTERVAL_MS (60 * 60 * 1000)
@@ -142,6 +143,7 @@ int cmd_serve(int argc, char **argv)
     struct store *store = NULL;
     struct store_retention *retention = NULL;
     struct sync_engine *sync = NULL;
+    struct webhooks *hooks = NULL;
     int listen_fd = -1;
 
     status = configure_logging(cfg, &log_fd);
@@ -216,6 +218,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "assetbridge: cannot start the retention thread\n");
         goto out;
     }
+    if (webhooks_start(cfg, store, &hooks) != AB_OK) {
+        fprintf(stderr, "assetbridge: cannot start the webhook deliverer\n");
+        goto out;
+    }
     if (sync_engine_start(cfg, store, &sync) != AB_OK) {
         fprintf(stderr, "assetbridge: cannot start the sync engine\n");
         goto out;
@@ -268,6 +274,8 @@ int cmd_serve(int argc, char **argv)
     api_shutdown_end();
     sync_engine_stop(sync); /* in-flight provider calls finish; before the store closes */
     sync = NULL;
+    webhooks_stop(hooks); /* a delivery under way finishes */
+    hooks = NULL;
     store_retention_stop(retention);
     retention = NULL;
     store_close(store);
@@ -280,6 +288,7 @@ out:
         close(listen_fd);
     http_server_stop(srv, 0);
     sync_engine_stop(sync);
+    webhooks_stop(hooks);
     store_retention_stop(retention);
     store_close(store); /* after the server: no handler uses it any more */
     free(routes);

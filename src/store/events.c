@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * events.c: the event log and tenant rows. See events.h.
+ * events.c: the event log and tenant rows. See events.h. Each appended event
+ * is offered to the webhook fan-out (webhooks_int.h) in the same job.
  */
 #include "store/events.h"
 
@@ -13,6 +14,7 @@
 #include "core/xmalloc.h"
 #include "store/events_int.h"
 #include "store/store_int.h"
+#include "store/webhooks_int.h"
 
 static const char SQL_TENANT_ENSURE[] =
     "INSERT INTO tenants(tenant, next_event_seq, created_at) VALUES (?, 1, ?)"
@@ -62,6 +64,7 @@ enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const cha
     char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text)
         return AB_EINTERNAL;
+    int64_t now = clock_now_ms();
     rc = store_db_stmt(db, SQL_EVENT_INSERT, &st);
     if (!rc)
         rc = store_bind_text(db, st, 1, tenant);
@@ -76,10 +79,12 @@ enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const cha
     if (!rc)
         rc = store_bind_text(db, st, 6, tx->correlation_id);
     if (!rc)
-        rc = store_bind_int(db, st, 7, clock_now_ms());
+        rc = store_bind_int(db, st, 7, now);
     if (!rc)
         rc = store_step_done(db, st);
     free(text);
+    if (!rc)
+        rc = store_webhook_fanout(tx, tenant, s, type, subject, payload, now);
     if (!rc && seq)
         *seq = s;
     return rc;

@@ -29,7 +29,9 @@ struct store_event {
 
 /* Append an event in the running write job; payload is serialised (not
  * stolen). The correlation id is the job's. *seq (may be NULL) receives the
- * sequence number. */
+ * sequence number. In the same job, one webhook delivery is queued in the
+ * outbox per subscription of the tenant that wants the event's type
+ * (apikeys.h); a tenant without subscriptions costs a cache lookup. */
 enum ab_rc store_event_append(struct store_tx *tx, const char *tenant, const char *type,
                               const char *subject, const json_t *payload,
                               int64_t *seq /* OUT */) AB_MUST_CHECK;

@@ -15,6 +15,7 @@
 #include "store/events.h"
 #include "store/readings_int.h"
 #include "store/store_int.h"
+#include "store/webhooks_int.h"
 
 static const char SQL_READING_ID_GET[] = "SELECT value FROM counters WHERE name = 'reading_id'";
 static const char SQL_READING_ID_SET[] = "UPDATE counters SET value = ? WHERE name = 'reading_id'";
@@ -29,6 +30,10 @@ void store_group_init(struct store_group *g)
 
 void store_group_cleanup(struct store_group *g)
 {
+    /* the group committed or failed: either way a cache entry read while a
+     * subscription change was uncommitted must not survive it */
+    if (g->webhooks_changed || g->job_webhooks_changed)
+        store_webhook_cache_drop();
     free(g->meters);
     free(g->job);
     free(g->refs);
@@ -39,12 +44,21 @@ void store_group_job_begin(struct store_group *g)
 {
     g->job_n = 0;
     g->job_next_reading_id = 0;
+    g->job_webhooks_changed = false;
 }
 
 void store_group_job_abort(struct store_group *g)
 {
     g->job_n = 0;
     g->job_next_reading_id = 0;
+    if (g->job_webhooks_changed)
+        store_webhook_cache_drop(); /* the change is rolled back */
+    g->job_webhooks_changed = false;
+}
+
+void store_group_webhooks_changed(struct store_group *g)
+{
+    g->job_webhooks_changed = true;
 }
 
 static struct store_group_meter *find(struct store_group_meter *v, size_t n, int64_t id)
@@ -79,8 +93,11 @@ void store_group_job_commit(struct store_group *g)
     }
     if (g->job_next_reading_id)
         g->next_reading_id = g->job_next_reading_id;
+    if (g->job_webhooks_changed)
+        g->webhooks_changed = true;
     g->job_n = 0;
     g->job_next_reading_id = 0;
+    g->job_webhooks_changed = false;
 }
 
 const struct store_group_meter *store_group_meter_find(const struct store_group *g,

@@ -20,13 +20,19 @@
 
 /* ---- claim ------------------------------------------------------------------ */
 
+/* A ready item with a coalesce key is superseded by any newer row of its key
+ * that is waiting, being delivered or delivered: the newest row of a key
+ * carries its newest absolute total (usage.c updates a row in place only
+ * while it is the newest), so an older total is never sent after a newer one,
+ * also when an old dead letter is replayed after a newer item went out. */
 static const char SQL_COALESCE[] =
     "UPDATE outbox SET state = 'done', last_error = 'coalesced', lease_until = NULL,"
     " updated_at = ?3"
-    " WHERE tenant = ?1 AND provider = ?2 AND state = 'pending' AND coalesce_key IS NOT NULL"
-    " AND id < (SELECT MAX(o2.id) FROM outbox o2 WHERE o2.tenant = outbox.tenant"
+    " WHERE tenant = ?1 AND provider = ?2 AND coalesce_key IS NOT NULL"
+    " AND (state = 'pending' OR (state = 'in_flight' AND lease_until <= ?3))"
+    " AND EXISTS (SELECT 1 FROM outbox o2 WHERE o2.tenant = outbox.tenant"
     " AND o2.provider = outbox.provider AND o2.coalesce_key = outbox.coalesce_key"
-    " AND o2.state IN ('pending', 'in_flight'))";
+    " AND o2.state IN ('pending', 'in_flight', 'done') AND o2.id > outbox.id)";
 
 static const char SQL_CLAIM_SELECT[] =
     "SELECT id, entity, action, subject, payload, idempotency_key, coalesce_key, priority,"
@@ -153,6 +159,26 @@ static char *scrub_response(const char *response)
 static const char SQL_COMPLETE[] =
     "UPDATE outbox SET state = 'done', lease_until = NULL, updated_at = ?"
     " WHERE tenant = ? AND id = ? AND state = 'in_flight' AND lease_until = ?";
+
+static const char SQL_COMPLETE_NOTE[] =
+    "UPDATE outbox SET state = 'done', lease_until = NULL, updated_at = ?, last_error = ?"
+    " WHERE tenant = ? AND id = ? AND state = 'in_flight' AND lease_until = ?";
+
+enum ab_rc store_outbox_complete_note(struct store_tx *tx, const char *tenant, int64_t id,
+                                      int64_t lease_until, const char *note)
+{
+    if (!note)
+        return store_outbox_complete(tx, tenant, id, lease_until);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(tx->db, SQL_COMPLETE_NOTE, &st);
+    if (!rc)
+        rc = store_bind_all(tx->db, st, "ittii", clock_now_ms(), note, tenant, id, lease_until);
+    if (!rc)
+        rc = store_step_done(tx->db, st);
+    if (!rc && tx->db->ops->changes(tx->db->conn) == 0)
+        rc = fence_failed(tx, tenant, id);
+    return rc;
+}
 
 enum ab_rc store_outbox_complete(struct store_tx *tx, const char *tenant, int64_t id,
                                  int64_t lease_until)

@@ -68,10 +68,14 @@ struct store_outbox_claim {
  * and next_attempt_at <= now; ordered by priority (lower first), then id.
  * Each becomes in_flight with lease_until = now + lease_ms and attempts + 1.
  *
- * Usage coalescing happens first: among pending items of the provider with
- * the same coalesce_key, all but the newest (highest id) are marked done
- * ("coalesced into #ID"); a usage item carries an absolute total, so the
- * newest one says everything the older ones did. c->coalesced counts them.
+ * Usage coalescing happens first: a ready item (pending, or in_flight with
+ * an expired lease) with a coalesce_key is marked done (last_error
+ * "coalesced") when a newer row (higher id) of the same key is pending,
+ * in_flight or done. A usage item carries an absolute total and the newest
+ * row of a key carries the newest total (readings jobs update a waiting row
+ * in place only while it is the newest), so the newest says everything the
+ * older ones did, and a replayed old dead letter cannot overwrite a newer
+ * total the provider already has. c->coalesced counts them.
  * arg is a struct store_outbox_claim. */
 enum ab_rc store_outbox_claim_job(struct store_tx *tx, void *arg) AB_MUST_CHECK;
 
@@ -84,6 +88,11 @@ enum ab_rc store_outbox_claim(struct store *s, struct store_outbox_claim *c) AB_
  * lease any more; AB_ENOTFOUND when there is no such item. */
 enum ab_rc store_outbox_complete(struct store_tx *tx, const char *tenant, int64_t id,
                                  int64_t lease_until) AB_MUST_CHECK;
+
+/* The same, keeping a note on the done item as its last_error (e.g.
+ * "subscription deleted", "receiver answered 410 Gone"); NULL: no note. */
+enum ab_rc store_outbox_complete_note(struct store_tx *tx, const char *tenant, int64_t id,
+                                      int64_t lease_until, const char *note) AB_MUST_CHECK;
 
 /* in_flight -> pending at next_attempt_at, with the failure's class and
  * message (and the provider's response, scrubbed here with log_scrub; may be

@@ -33,6 +33,8 @@ struct meter_state {
     int last_source;
     int64_t added;
     bool dirty;
+    double start_value; /* the value before this job */
+    int64_t first_id;   /* the first reading this job stored on it (0: none) */
 };
 
 struct append_job {
@@ -47,6 +49,7 @@ struct append_job {
     const char *last_ref, *last_resolved; /* resolution cache */
     int64_t next_id;                      /* id the next accepted reading gets */
     int64_t now;                          /* the job's clock, read once */
+    struct store_usage_links *usage;      /* the job's usage routing, or NULL (none) */
 };
 
 static const char SQL_METER_GET[] = "SELECT id, kind, value, last_read_at, last_source FROM meters"
@@ -130,6 +133,7 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
         c->value = gm->value;
         c->last_read_at = gm->last_read_at;
         c->last_source = gm->last_source;
+        c->start_value = c->value;
         *out = c;
         return AB_OK;
     }
@@ -165,6 +169,7 @@ static enum ab_rc meter_find(struct store_tx *tx, struct append_job *j, const ch
     }
     if (rc)
         return rc;
+    m.start_value = m.value;
     struct meter_state *slot = job_meter_add(j);
     *slot = m;
     *out = slot;
@@ -360,6 +365,8 @@ static enum ab_rc one_checked(struct store_tx *tx, struct append_job *j,
         m->value = before;
         return rc;
     }
+    if (!m->first_id)
+        m->first_id = j->next_id;
     res->reading_id = j->next_id++;
     res->status = STORE_READING_ACCEPTED;
     res->total = total;
@@ -426,6 +433,9 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
     j->n_meters = 0;
     j->last_ref = NULL;
     j->now = clock_now_ms();
+    /* usage routing is decided from the configuration alone, before any SQL:
+     * a tenant whose providers push no usage pays nothing more */
+    j->usage = store_usage_begin(j->policy->cfg, j->tenant, j->arena);
     /* no tenant row is needed: a reading is stored only for an existing
      * asset, whose tenant exists */
     enum ab_rc rc = store_group_reading_id(tx, &j->next_id);
@@ -441,6 +451,15 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
         const struct meter_state *m = &j->meters[i];
         if (!m->dirty)
             continue;
+        /* usage owed to providers commits with the readings (one item per
+         * provider and meter, updated in place while it waits) */
+        if (j->usage && m->value != m->start_value) {
+            struct store_usage_meter um = {m->asset_ref, m->type, m->value, m->last_read_at,
+                                           m->first_id};
+            rc = store_usage_queue(tx, j->usage, &um);
+            if (rc)
+                return rc;
+        }
         struct store_group_meter gm = {0};
         gm.meter_id = m->id;
         str_lcpy(gm.tenant, j->tenant, sizeof(gm.tenant));
@@ -461,7 +480,8 @@ enum ab_rc store_readings_append(struct store *s, const char *tenant, const stru
                                  size_t n, const struct store_readings_policy *policy,
                                  struct store_reading_result *results, const char *correlation_id)
 {
-    static const struct store_readings_policy default_policy = {.backwards = STORE_BACKWARDS_REJECT};
+    static const struct store_readings_policy default_policy = {.backwards =
+                                                                    STORE_BACKWARDS_REJECT};
     struct append_job j = {0};
     j.tenant = tenant;
     j.r = r;
@@ -499,7 +519,8 @@ enum ab_rc store_readings_append_async(struct store *s, const char *tenant,
                                        void *done_arg)
 {
     struct append_async *a = xcalloc(1, sizeof(*a));
-    a->policy = policy ? *policy : (struct store_readings_policy){STORE_BACKWARDS_REJECT};
+    a->policy =
+        policy ? *policy : (struct store_readings_policy){.backwards = STORE_BACKWARDS_REJECT};
     a->j.tenant = tenant;
     a->j.r = r;
     a->j.n = n;

@@ -11,6 +11,10 @@
  * A running job works on its own copy (the `job` lists); store_group_job_commit
  * merges it when the job's savepoint is released, store_group_job_abort drops
  * it, so a job that rolls back leaves no trace. Writer thread only.
+ *
+ * It also declares the usage routing of readings jobs (usage.c): which
+ * providers are owed a meter's total, and the one waiting outbox item per
+ * (provider, native id, target meter) that a job inserts or updates.
  */
 #ifndef AB_STORE_READINGS_INT_H
 #define AB_STORE_READINGS_INT_H
@@ -19,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
+#include "core/config.h"
 #include "core/result.h"
 
 struct store_tx;
@@ -37,6 +43,8 @@ struct store_group_meter {
 };
 
 struct store_group {
+    bool webhooks_changed;            /* a job changed webhook subscriptions */
+    bool job_webhooks_changed;        /* the running job did */
     struct store_group_meter *meters; /* merged from committed jobs */
     size_t n, cap;
     struct store_group_meter *job; /* the running job's meters */
@@ -75,5 +83,40 @@ void store_group_ref_add(struct store_group *g, const char *tenant, const char *
 /* Before COMMIT: write the touched meters and the counter, and emit one
  * meter.reading event per touched meter. */
 enum ab_rc store_group_precommit(struct store_tx *tx) AB_MUST_CHECK;
+
+/* The running job changed webhook subscriptions (apikeys.c): the writer's
+ * cache of which tenants have subscriptions is dropped when the job rolls
+ * back and when the group ends, so a cache entry never outlives a change
+ * that did not commit. */
+void store_group_webhooks_changed(struct store_group *g);
+
+/* ---- usage routing (usage.c) -------------------------------------------------
+ *
+ * A readings job asks store_usage_begin() once, from the configuration only
+ * (no SQL): NULL when no provider of the tenant lists a usage meter, which
+ * is the common case and costs one tenant lookup. Otherwise, for every meter
+ * whose total the job changed, store_usage_queue() finds the providers whose
+ * usage.meters list the meter type and to which the asset is linked (links
+ * read once per asset per job) and inserts or updates the one waiting item
+ * of each coalesce key "usage|PROVIDER|NATIVE_ID|TARGET". */
+
+struct store_usage_links; /* per-job state, in the job's arena */
+
+/* The job's usage routing for tenant, or NULL when nothing is pushed. */
+struct store_usage_links *store_usage_begin(const struct config *cfg, const char *tenant,
+                                            struct arena *a);
+
+/* A meter whose total a job changed. */
+struct store_usage_meter {
+    const char *asset_ref;
+    const char *meter_type; /* the hub's meter type */
+    double value;           /* the meter's total after the job */
+    int64_t read_at;        /* its newest reading */
+    int64_t first_id;       /* the first reading the job stored on it */
+};
+
+/* Queue or update the usage items m is owed (see above and store.md). */
+enum ab_rc store_usage_queue(struct store_tx *tx, struct store_usage_links *u,
+                             const struct store_usage_meter *m) AB_MUST_CHECK;
 
 #endif
