@@ -41,9 +41,18 @@ static const char SQL_CLAIM_SELECT[] =
     " AND (state = 'pending' OR (state = 'in_flight' AND lease_until <= ?3))"
     " AND next_attempt_at <= ?3 ORDER BY priority, id LIMIT ?4";
 
+/* An item still in_flight when claimed was being delivered by a worker whose
+ * lease expired (the process died or hung mid-call): whether the provider
+ * applied it is unknown, so the engine must resolve before it resends. */
 static const char SQL_CLAIM_UPDATE[] =
     "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1,"
-    " updated_at = ? WHERE id = ?";
+    " updated_at = ?,"
+    " error_class = CASE WHEN state = 'in_flight' THEN '" STORE_OUTBOX_UNKNOWN_CLASS "'"
+    " ELSE error_class END,"
+    " last_error = CASE WHEN state = 'in_flight' THEN 'the lease of an attempt expired"
+    " (the worker stopped or hung during the call): its outcome is unknown'"
+    " ELSE last_error END"
+    " WHERE id = ?";
 
 enum ab_rc store_outbox_claim_job(struct store_tx *tx, void *arg)
 {

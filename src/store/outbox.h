@@ -37,6 +37,11 @@
 #include "store/journal.h"
 #include "store/store.h"
 
+/* The error class of an item whose last attempt has an unknown outcome (a
+ * timeout or reset after sending, or a lease that expired mid-attempt): the
+ * engine resolves such an item with the provider before it sends it again. */
+#define STORE_OUTBOX_UNKNOWN_CLASS "unknown_outcome"
+
 /* One outbox row with everything the engine and the API show. */
 struct store_outbox_row {
     struct store_outbox_item item; /* state, attempts, next_attempt_at, last_error, ... */
@@ -64,8 +69,10 @@ struct store_outbox_claim {
 };
 
 /* Job: claim up to c->max items of (tenant, provider) that are ready: state
- * pending, or in_flight with an expired lease (a worker crashed or hung),
- * and next_attempt_at <= now; ordered by priority (lower first), then id.
+ * pending, or in_flight with an expired lease (a worker crashed or hung:
+ * such an item gets error class STORE_OUTBOX_UNKNOWN_CLASS, since its last
+ * attempt may have reached the provider), and next_attempt_at <= now;
+ * ordered by priority (lower first), then id.
  * Each becomes in_flight with lease_until = now + lease_ms and attempts + 1.
  *
  * Usage coalescing happens first: a ready item (pending, or in_flight with

@@ -38,7 +38,7 @@
 #define DEFAULT_LEASE_MS (5 * 60 * 1000)
 #define DEFAULT_INTERVAL_MS (5 * 60 * 1000)
 #define PAGE_ARENA_BLOCK (64 * 1024)
-#define UNKNOWN_CLASS "unknown_outcome"
+#define UNKNOWN_CLASS STORE_OUTBOX_UNKNOWN_CLASS
 #define OWNER_CHECK "check whether the provider has it, then replay or discard"
 
 /* The type name items may be queued under for pc, or NULL (see type_alias). */

@@ -17,6 +17,7 @@
 
 #include "../store/store_test.h"
 #include "conn/conn.h"
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "store/journal.h"
@@ -523,6 +524,43 @@ static void test_severity_orders_delivery(void **state)
     assert_int_equal(config_outbox_priority(config_tenant(f->cfg, "t1"), "mock", "meter"), 0);
 }
 
+/* A worker died mid-call (its lease expired with the item in flight): the
+ * next claim treats the outcome as unknown and resolves before resending. */
+static void test_expired_lease_resolves_first(void **state)
+{
+    struct fx *f = *state;
+    start(f);
+    add_item(f, "mock", "k-crash");
+    struct arena *a = arena_new(0, 0);
+    struct store_outbox_claim c = {
+        .tenant = "t1", .provider = "mock", .max = 10, .lease_ms = 1000, .a = a};
+    assert_int_equal(store_outbox_claim(f->db.s, &c), AB_OK);
+    assert_int_equal(c.n, 1); /* ... and the worker holding it is gone */
+    arena_free(a);
+    clock_advance_ms(2000);
+    mock.resolution = CONN_RESOLVED_FOUND; /* the provider had applied it */
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(mock.resolves, 1);
+    assert_int_equal(mock.pushes, 0);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE state = 'done' AND attempts = 2"), 1);
+
+    /* not applied: resolved, then sent once */
+    add_item(f, "mock", "k-crash-2");
+    a = arena_new(0, 0);
+    c.a = a;
+    assert_int_equal(store_outbox_claim(f->db.s, &c), AB_OK);
+    assert_int_equal(c.n, 1);
+    arena_free(a);
+    clock_advance_ms(2000);
+    mock.resolution = CONN_RESOLVED_NOT_FOUND;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(mock.resolves, 2);
+    assert_int_equal(mock.pushes, 1);
+    assert_string_equal(mock.last_key, "k-crash-2");
+}
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -564,6 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_system_of_record_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_ack_on_completion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_severity_orders_delivery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_lease_resolves_first, setup, teardown),
         cmocka_unit_test(test_modes),
         cmocka_unit_test_setup_teardown(test_threads_deliver, setup, teardown),
     };
