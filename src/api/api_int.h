@@ -17,6 +17,8 @@ extern const struct http_route api_workorders_routes[]; /* workorders.c: work or
 extern const struct http_route api_events_routes[];     /* events.c: events, webhooks, OpenAPI */
 extern const struct http_route api_sync_routes[];       /* sync.c: providers, sync state, outbox,
                                                            dead letters */
+extern const struct http_route api_jobs_routes[];       /* jobs.c: jobs, reconcile, provider
+                                                           sync and health */
 extern const struct http_route api_test_routes[];       /* testclock.c: /_test/clock */
 
 struct buf;

@@ -29,6 +29,10 @@ int cmd_backup(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_exceptions(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
+int cmd_deadletters(int argc, char **argv);
+int cmd_providers(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

@@ -272,7 +272,43 @@ static const char *const v3[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3};
+/* 3 -> 4: jobs (sync and reconcile runs started through the API or the
+ * reconcile schedule: state, progress, result) and job_seen, the scratch set
+ * of native ids a running reconciliation has seen at the provider (cleared
+ * when it ends), so that finding the hub's extra records needs no memory per
+ * record */
+static const char *const v4[] = {
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL REFERENCES tenants(tenant),"
+    "  kind TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  entity TEXT,"
+    "  params TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  pages INTEGER NOT NULL DEFAULT 0,"
+    "  records INTEGER NOT NULL DEFAULT 0,"
+    "  total INTEGER,"
+    "  result TEXT,"
+    "  error TEXT,"
+    "  created_by TEXT,"
+    "  correlation_id TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  updated_at INTEGER NOT NULL) STRICT",
+    "CREATE INDEX jobs_tenant ON jobs(tenant, id)",
+    "CREATE INDEX jobs_state ON jobs(state, id)",
+    "CREATE INDEX jobs_last ON jobs(tenant, provider, entity, kind, id)",
+    "CREATE TABLE job_seen ("
+    "  job_id TEXT NOT NULL,"
+    "  native_id TEXT NOT NULL,"
+    "  PRIMARY KEY (job_id, native_id)) STRICT, WITHOUT ROWID",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

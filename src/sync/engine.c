@@ -11,6 +11,7 @@
  */
 #include "sync/engine.h"
 #include "sync/engine_int.h"
+#include "sync/jobs.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -1008,6 +1009,8 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
             p->worker_started = true;
         }
     }
+    if (sync_jobs_start(e, &e->jobs) != AB_OK)
+        goto fail;
     log_info(NULL, "sync engine started", LOG_INT("providers", e->n));
     *out = e;
     return AB_OK;
@@ -1031,6 +1034,8 @@ void sync_engine_stop(struct sync_engine *e)
     e->stopping = true;
     pthread_cond_broadcast(&e->cond);
     pthread_mutex_unlock(&e->mu);
+    sync_jobs_stop(e->jobs); /* a running job stops at its next page */
+    e->jobs = NULL;
     for (size_t i = 0; i < e->n; i++) {
         struct prov *p = &e->provs[i];
         if (p->puller_started)

@@ -65,6 +65,7 @@ struct sync_engine {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stopping;
+    struct sync_jobs *jobs; /* jobs.c: sync and reconcile jobs, the reconcile schedule */
 };
 
 /* Progress of a pull pass, reported after every committed page. */

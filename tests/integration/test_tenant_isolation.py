@@ -91,13 +91,18 @@ class TenantIsolationTest(unittest.TestCase):
                     " VALUES ('plant-a', 'sap_pm', 'asset', 'error', 'ISO-SYNCLOG-A', ?)", (now,))
         con.execute("INSERT INTO sync_state(tenant, provider, entity, watermark) VALUES ('plant-a', 'sap_pm',"
                     " 'asset', 'ISO-WATERMARK-A')")
+        # a job of tenant A (jobs routes)
+        cls.job = "01JISOLATIONJOB0000000000A"
+        con.execute("INSERT INTO jobs(id, tenant, kind, provider, entity, params, state, created_at, updated_at)"
+                    " VALUES (?, 'plant-a', 'reconcile', 'sap_pm', 'asset', '{\"repair\":false}', 'queued', ?, ?)",
+                    (cls.job, now, now))
         con.commit()
         con.close()
         st, _, b = cls.call(A, "GET", "/v1/assets/ISO-A")
         cls.asset_rev = b["revision"]
         # what must never appear in tenant B's answers
         cls.secrets_of_a = ["ISO-A", "SN-ISO-A", cls.wo, cls.hook, cls.exception, "E0001", "a.example.com",
-                            "ISO-OUTBOX-A", "ISO-SYNCLOG-A", "ISO-WATERMARK-A", "iso-key-a"]
+                            "ISO-OUTBOX-A", "ISO-SYNCLOG-A", "ISO-WATERMARK-A", "iso-key-a", cls.job]
 
     def params(self, path):
         p = path.replace("{asset_ref}", "ISO-A").replace("{meter}", "cycles")
@@ -109,6 +114,9 @@ class TenantIsolationTest(unittest.TestCase):
             p = p.replace("{id}", self.hook)
         elif p.startswith("/v1/mapping-exceptions/"):
             p = p.replace("{id}", self.exception)
+        elif p.startswith("/v1/jobs/"):
+            p = p.replace("{id}", self.job)
+        p = p.replace("{name}", "sap_pm")  # /v1/providers/{name}...: A's provider name
         assert "{" not in p, "no value for a parameter of " + path
         return p
 
@@ -140,6 +148,14 @@ class TenantIsolationTest(unittest.TestCase):
             return True
         if path in ("/v1/providers", "/v1/sync-state", "/v1/sync-logs", "/v1/dead-letters") and method == "GET":
             self.expect_nothing_of_a(method, path)
+            return True
+        if path == "/v1/jobs" and method == "GET":
+            self.expect_nothing_of_a(method, path)
+            return True
+        if path == "/v1/reconcile":
+            # B has no provider sap_pm: 404 naming it (and nothing is queued)
+            st, _, b = self.call(self.b, "POST", path, {"provider": "sap_pm", "entity": "asset"})
+            self.assertEqual((st, b["error"]["class"], b["error"]["field"]), (404, "not_found", "provider"), b)
             return True
         if path == "/v1/outbox" and method == "GET":
             for state in ("pending", "in_flight", "done", "dead", "suppressed"):
@@ -238,6 +254,8 @@ class TenantIsolationTest(unittest.TestCase):
         self.assertEqual((st, ex["state"]), (200, "open"))
         st, _, dead = self.call(A, "GET", "/v1/dead-letters")
         self.assertEqual([d["id"] for d in dead["items"]], [self.dead_id])
+        st, _, job = self.call(A, "GET", "/v1/jobs/" + self.job)
+        self.assertEqual((st, job["state"], job["cancel_requested"]), (200, "queued", False))
         st, _, meters = self.call(A, "GET", "/v1/assets/ISO-A/meters")
         self.assertEqual(meters["items"][0]["value"], 5)
 
