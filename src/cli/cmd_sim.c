@@ -28,6 +28,7 @@ static const char sim_usage[] =
     "usage: assetbridge sim PROVIDER --listen HOST:PORT [--seed S] [--assets N]\n"
     "                       [--faults FILE] [--state FILE] [--fake-clock RFC3339]\n"
     "                       [--token T] [--user U] [--password P] [--rate-limit N]\n"
+    "                       [--server-version V] [--set NAME=VALUE ...]\n"
     "       assetbridge sim --list\n"
     "\n"
     "Runs a local, faithful imitation of a provider's API for tests and rehearsals\n"
@@ -45,6 +46,8 @@ static const char sim_usage[] =
     "  --token T            Bearer token accepted (generic default: sim-token)\n"
     "  --user U, --password P  Basic credentials accepted (providers that use them)\n"
     "  --rate-limit N       requests per second before 429 (0: off; provider default)\n"
+    "  --server-version V   the server version to imitate (wats: docs/sim/wats.md)\n"
+    "  --set NAME=VALUE     a provider option, repeatable (wats: docs/sim/wats.md)\n"
     "  --list               list the providers\n"
     "\n"
     "Stops cleanly on SIGTERM or SIGINT.\n";
@@ -69,6 +72,8 @@ int cmd_sim(int argc, char **argv)
         {"user", required_argument, NULL, 'u'},
         {"password", required_argument, NULL, 'p'},
         {"rate-limit", required_argument, NULL, 'r'},
+        {"server-version", required_argument, NULL, 'V'},
+        {"set", required_argument, NULL, 'O'},
         {"list", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -79,7 +84,7 @@ int cmd_sim(int argc, char **argv)
     int64_t v;
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "l:s:a:F:S:f:t:u:p:r:Lh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "l:s:a:F:S:f:t:u:p:r:V:O:Lh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'l': listen_addr = optarg; break;
         case 's':
@@ -108,6 +113,15 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             }
             so.rate_limit = (double)v;
+            break;
+        case 'V': so.server_version = optarg; break;
+        case 'O':
+            if (so.n_params == SIM_PARAMS_MAX || !strchr(optarg, '=')) {
+                fprintf(stderr, "assetbridge sim: --set takes NAME=VALUE (at most %d)\n",
+                        SIM_PARAMS_MAX);
+                return CLI_USAGE;
+            }
+            so.params[so.n_params++] = optarg;
             break;
         case 'L': return list_providers();
         case 'h': fputs(sim_usage, stdout); return CLI_OK;
@@ -172,6 +186,7 @@ int cmd_sim(int argc, char **argv)
     enum ab_rc rc = sim_new(p, &so, &s, errbuf, sizeof(errbuf));
     if (rc) {
         fprintf(stderr, "assetbridge sim: %s\n", errbuf);
+        status = rc == AB_EINVAL ? CLI_USAGE : CLI_FAILURE;
         goto out;
     }
     if (faults && sim_add_faults(s, buf_str(&fb), fb.len, errbuf, sizeof(errbuf))) {

@@ -36,11 +36,37 @@
 #define RESP_HEADERS_MAX 32
 
 extern const struct sim_provider sim_generic;
+extern const struct sim_provider sim_wats;
+enum ab_rc sim_wats_configure(const struct sim_opts *opts, char *err, size_t errlen);
 
 const struct sim_provider *const sim_providers[] = {
     &sim_generic,
+    &sim_wats,
     NULL,
 };
+
+/* Providers that take options (--server-version, --set) and their checks. */
+static const struct {
+    const struct sim_provider *p;
+    sim_configure_fn configure;
+} sim_configurators[] = {
+    {&sim_wats, sim_wats_configure},
+};
+
+/* Check the provider options of opts for p (AB_EINVAL with a reason). */
+static enum ab_rc configure(const struct sim_provider *p, const struct sim_opts *opts, char *err,
+                            size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(sim_configurators) / sizeof(sim_configurators[0]); i++)
+        if (sim_configurators[i].p == p)
+            return sim_configurators[i].configure(opts, err, errlen);
+    if (opts->server_version || opts->n_params) {
+        snprintf(err, errlen, "the %s simulator takes no --server-version or --set options",
+                 p->name);
+        return AB_EINVAL;
+    }
+    return AB_OK;
+}
 
 const struct sim_provider *sim_provider_find(const char *name)
 {
@@ -878,6 +904,9 @@ static const char framework_ddl[] =
 enum ab_rc sim_new(const struct sim_provider *p, const struct sim_opts *opts, struct sim **out,
                    char *err, size_t errlen)
 {
+    enum ab_rc crc = configure(p, opts, err, errlen);
+    if (crc)
+        return crc;
     struct sim *s = xcalloc(1, sizeof(*s));
     s->p = p;
     s->opts = *opts;

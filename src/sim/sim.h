@@ -27,6 +27,7 @@
 #include "sim/fault.h"
 
 #define SIM_ABI_V1 1
+#define SIM_PARAMS_MAX 16 /* --set options per run */
 
 struct sim;
 
@@ -40,7 +41,21 @@ struct sim_opts {
     const char *password;
     double rate_limit; /* requests per second; 0 disables; < 0: provider default */
     unsigned burst;    /* bucket size (0: twice the rate, at least 10) */
+    /* Provider options (only for providers with a configure hook, see
+     * sim_configure_fn): the server version the provider imitates
+     * (--server-version; NULL: its default) and "NAME=VALUE" switches
+     * (--set, repeatable), e.g. for behaviour a contract marks [inferred]. */
+    const char *server_version;
+    const char *params[SIM_PARAMS_MAX];
+    size_t n_params;
 };
+
+/* Check a provider's options (server_version, params) before the simulator
+ * starts: AB_EINVAL with a one-line reason in err when one is unknown or
+ * invalid. Providers that take options register such a hook beside the
+ * registry in sim.c (sim_configurators), which keeps struct sim_provider
+ * unchanged for providers without options. Pure; thread-safe. */
+typedef enum ab_rc (*sim_configure_fn)(const struct sim_opts *opts, char *err, size_t errlen);
 
 /* Route flags. */
 #define SIM_ROUTE_LIST 1u       /* a paged list: its pages can be repeated (repeat_page) */
@@ -101,8 +116,10 @@ const struct sim_provider *sim_provider_find(const char *name);
 /* ---- life cycle (cmd_sim) ------------------------------------------------------ */
 
 /* Open the state (creating and seeding it when new), load nothing else.
- * On failure a one-line reason is in err: AB_EIO (cannot open the file),
- * AB_ECONFLICT (the state file belongs to another provider), AB_EINTERNAL. */
+ * On failure a one-line reason is in err: AB_EINVAL (a provider option is
+ * invalid, or given to a provider that takes none), AB_EIO (cannot open the
+ * file), AB_ECONFLICT (the state file belongs to another provider),
+ * AB_EINTERNAL. */
 enum ab_rc sim_new(const struct sim_provider *p, const struct sim_opts *opts,
                    struct sim **out /* OUT */, char *err, size_t errlen) AB_MUST_CHECK;
 
