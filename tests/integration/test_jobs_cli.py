@@ -109,13 +109,13 @@ class JobsCli(unittest.TestCase):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             st, _, j = cls.s.request("GET", "/v1/jobs/" + job["id"], headers={"Authorization": "Bearer " + cls.key})
-            if j["state"] != "queued":
+            if j["state"] in ("succeeded", "failed", "cancelled"):
                 break
             time.sleep(0.1)
         if j["state"] != "succeeded":
             cls.tearDownClass()
-            raise AssertionError("the service's job runner does not run jobs (sync_jobs_start not called by "
-                                 "the engine?): %r" % j)
+            raise AssertionError("the service's job runner did not finish a trivial sync job within "
+                                 "30 s: %r" % j)
 
     @classmethod
     def tearDownClass(cls):
