@@ -8,6 +8,7 @@
 #include "conn/conn.h"
 
 #include "conn/conn_generic.h"
+#include "conn/conn_wats.h"
 
 #include <string.h>
 
@@ -15,6 +16,7 @@
  * connectors come with their issues. */
 const struct conn_ops *const conn_registry[] = {
     &conn_generic, /* conn_generic.c: the generic REST provider (docs/sim/generic.md) */
+    &conn_wats,    /* conn_wats.c: WATS (docs/connectors/wats.md) */
     NULL,
 };
 

@@ -82,15 +82,21 @@ static void reset(void)
     calls_pull = calls_push = calls_resolve = calls_init = calls_cleanup = 0;
 }
 
-static void test_registry_empty(void **state)
+static void test_registry(void **state)
 {
     (void)state;
-    /* the generic connector is the only one registered so far */
-    assert_non_null(conn_registry[0]);
-    assert_ptr_equal(conn_find("generic"), conn_registry[0]);
-    assert_null(conn_registry[1]);
-    assert_null(conn_find("sap_pm"));
-    assert_null(conn_find("wats"));
+    /* every registered connector is found by its name, once, with the ABI */
+    size_t n = 0;
+    for (; conn_registry[n]; n++) {
+        assert_int_equal(conn_registry[n]->abi, CONN_ABI_V1);
+        assert_ptr_equal(conn_find(conn_registry[n]->name), conn_registry[n]);
+        for (size_t k = 0; k < n; k++)
+            assert_string_not_equal(conn_registry[k]->name, conn_registry[n]->name);
+    }
+    assert_int_equal(n, 2);
+    assert_non_null(conn_find("generic"));
+    assert_non_null(conn_find("wats"));
+    assert_null(conn_find("sap_pm")); /* no connector yet */
     assert_null(conn_find(NULL));
 }
 
@@ -198,7 +204,7 @@ static void test_init_cleanup_and_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry_empty),
+        cmocka_unit_test(test_registry),
         cmocka_unit_test(test_caps_maps),
         cmocka_unit_test(test_pull_checks_capability),
         cmocka_unit_test(test_push_checks_capability),
