@@ -18,9 +18,16 @@
 
 #define HEADER_BYTES_MAX (64u * 1024)
 
-struct client {
-    pthread_mutex_t mu; /* one request at a time (for now) */
+struct lane {
     CURLM *multi;
+    bool busy; /* guarded by client.mu */
+};
+
+struct client {
+    pthread_mutex_t mu;  /* guards lanes[].busy */
+    pthread_cond_t free; /* a lane became free */
+    struct lane lanes[CLIENT_PARALLEL_MAX];
+    unsigned n_lanes;
     char *name, *base_url, *ca_file, *client_cert, *client_key, *proxy, *no_proxy;
     bool verify;
     int64_t connect_timeout_ms, timeout_ms;
@@ -66,13 +73,21 @@ enum ab_rc client_new(const struct client_opts *o, struct client **out, char *er
         return AB_EINTERNAL;
     }
     struct client *c = xcalloc(1, sizeof(*c));
-    c->multi = curl_multi_init();
-    if (!c->multi) {
-        free(c);
-        snprintf(err, errlen, "libcurl: cannot create a multi handle");
-        return AB_EINTERNAL;
+    c->n_lanes = o->parallel == 0                    ? 1
+                 : o->parallel > CLIENT_PARALLEL_MAX ? CLIENT_PARALLEL_MAX
+                                                     : o->parallel;
+    for (unsigned i = 0; i < c->n_lanes; i++) {
+        c->lanes[i].multi = curl_multi_init();
+        if (!c->lanes[i].multi) {
+            for (unsigned k = 0; k < i; k++)
+                curl_multi_cleanup(c->lanes[k].multi);
+            free(c);
+            snprintf(err, errlen, "libcurl: cannot create a multi handle");
+            return AB_EINTERNAL;
+        }
     }
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->free, NULL);
     c->name = xstrdup(o->name ? o->name : "provider");
     c->base_url = xstrdup(o->base_url);
     c->ca_file = dup_or_null(o->ca_file);
@@ -97,7 +112,9 @@ void client_free(struct client *c)
 {
     if (!c)
         return;
-    curl_multi_cleanup(c->multi);
+    for (unsigned i = 0; i < c->n_lanes; i++)
+        curl_multi_cleanup(c->lanes[i].multi);
+    pthread_cond_destroy(&c->free);
     pthread_mutex_destroy(&c->mu);
     free(c->name);
     free(c->base_url);
@@ -304,14 +321,28 @@ enum ab_rc client_request(struct client *c, const struct client_request *req, st
         }
     }
 
+    struct lane *lane = NULL;
     pthread_mutex_lock(&c->mu);
+    for (;;) {
+        for (unsigned i = 0; i < c->n_lanes && !lane; i++)
+            if (!c->lanes[i].busy)
+                lane = &c->lanes[i];
+        if (lane)
+            break;
+        pthread_cond_wait(&c->free, &c->mu);
+    }
+    lane->busy = true;
+    pthread_mutex_unlock(&c->mu);
     CURLcode cc;
-    if (curl_multi_add_handle(c->multi, h) != CURLM_OK) {
+    if (curl_multi_add_handle(lane->multi, h) != CURLM_OK) {
         cc = CURLE_FAILED_INIT;
     } else {
-        cc = drive(c->multi, h);
-        curl_multi_remove_handle(c->multi, h);
+        cc = drive(lane->multi, h);
+        curl_multi_remove_handle(lane->multi, h);
     }
+    pthread_mutex_lock(&c->mu);
+    lane->busy = false;
+    pthread_cond_signal(&c->free);
     pthread_mutex_unlock(&c->mu);
 
     long status = 0, conns = 0;

@@ -25,10 +25,11 @@
  *   response body past the ceiling              ... AB_ETOOLARGE
  *   malformed URL or unsupported scheme         ... AB_EINVAL
  *
- * Thread-safety: client_request() may be called from any thread; requests
- * on one client are serialised for now (one in flight per client). The
- * multi handle is there so several transfers can be driven in parallel
- * later without changing this interface.
+ * Thread-safety: client_request() may be called from any thread. Up to
+ * `parallel` requests of one client are in flight at once, each on its own
+ * libcurl multi handle (a "lane" with its own connection cache, so a reused
+ * read connection stays with the lane that opened it); a further caller
+ * waits for a free lane.
  */
 #ifndef AB_CLIENT_CLIENT_H
 #define AB_CLIENT_CLIENT_H
@@ -56,7 +57,10 @@ struct client_opts {
     int64_t connect_timeout_ms; /* <= 0: 10 s */
     int64_t timeout_ms;         /* whole request; <= 0: 60 s */
     size_t max_response;        /* body ceiling; 0: CLIENT_MAX_RESPONSE_DEFAULT */
+    unsigned parallel;          /* requests in flight at once (1..CLIENT_PARALLEL_MAX); 0: 1 */
 };
+
+#define CLIENT_PARALLEL_MAX 32
 
 /* Options from a provider's configuration section (timeouts and ceiling at
  * their defaults). Strings point into cfg. */

@@ -308,7 +308,16 @@ static const char *const v4[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4};
+/* 4 -> 5: the waiting and in-flight items of a subject in id order, so that
+ * a claim (with several workers per provider) never takes an item while an
+ * earlier one of the same subject is still pending or in flight */
+static const char *const v5[] = {
+    "CREATE INDEX outbox_subject ON outbox(tenant, provider, subject, id)"
+    " WHERE state IN ('pending', 'in_flight')",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

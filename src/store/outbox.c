@@ -25,21 +25,47 @@
  * carries its newest absolute total (usage.c updates a row in place only
  * while it is the newest), so an older total is never sent after a newer one,
  * also when an old dead letter is replayed after a newer item went out. */
-static const char SQL_COALESCE[] =
-    "UPDATE outbox SET state = 'done', last_error = 'coalesced', lease_until = NULL,"
-    " updated_at = ?3"
-    " WHERE tenant = ?1 AND provider = ?2 AND coalesce_key IS NOT NULL"
-    " AND (state = 'pending' OR (state = 'in_flight' AND lease_until <= ?3))"
-    " AND EXISTS (SELECT 1 FROM outbox o2 WHERE o2.tenant = outbox.tenant"
-    " AND o2.provider = outbox.provider AND o2.coalesce_key = outbox.coalesce_key"
-    " AND o2.state IN ('pending', 'in_flight', 'done') AND o2.id > outbox.id)";
+/* Claiming walks the outbox_claim index (tenant, provider, state, priority,
+ * id) for one state at a time, so a claim costs the same whether the outbox
+ * holds ten rows or a million delivered ones: first items whose lease
+ * expired (in flight with a worker that died or hung), then ready pending
+ * items, in order per subject (CLAIM_IN_ORDER, using outbox_subject), so
+ * several workers of one provider deliver a subject's changes in order. */
+#define CLAIM_COLUMNS                                                                              \
+    "SELECT id, entity, action, subject, payload, idempotency_key, coalesce_key, priority,"        \
+    " attempts, next_attempt_at, last_error, correlation_id, created_at FROM outbox"
+/* Skip an item while an earlier item of its subject is held by another
+ * claim (in flight) or waits for a retry (pending, not ready): delivering it
+ * first would reorder the subject's changes. Earlier ready items come in the
+ * same batch, before it. Usage items (a coalesce key) carry absolute totals
+ * and need no order. */
+#define CLAIM_IN_ORDER                                                                             \
+    " AND (subject IS NULL OR coalesce_key IS NOT NULL OR NOT EXISTS (SELECT 1 FROM outbox o2"     \
+    " WHERE o2.tenant = ?1 AND o2.provider = ?2 AND o2.subject = outbox.subject"                   \
+    " AND o2.id < outbox.id AND o2.state IN ('pending', 'in_flight')"                              \
+    " AND (o2.state = 'in_flight' OR o2.next_attempt_at > ?3)))"
 
-static const char SQL_CLAIM_SELECT[] =
-    "SELECT id, entity, action, subject, payload, idempotency_key, coalesce_key, priority,"
-    " attempts, next_attempt_at, last_error, correlation_id, created_at"
-    " FROM outbox WHERE tenant = ?1 AND provider = ?2"
-    " AND (state = 'pending' OR (state = 'in_flight' AND lease_until <= ?3))"
-    " AND next_attempt_at <= ?3 ORDER BY priority, id LIMIT ?4";
+static const char SQL_CLAIM_EXPIRED[] =
+    CLAIM_COLUMNS " WHERE tenant = ?1 AND provider = ?2 AND state = 'in_flight'"
+                  " AND lease_until <= ?3 ORDER BY priority, id LIMIT ?4";
+
+static const char SQL_CLAIM_PENDING[] =
+    CLAIM_COLUMNS " WHERE tenant = ?1 AND provider = ?2 AND state = 'pending'"
+                  " AND next_attempt_at <= ?3" CLAIM_IN_ORDER " ORDER BY priority, id LIMIT ?4";
+
+/* Usage coalescing: a usage row carries an absolute total, so a row with a
+ * newer row of the same coalesce key (pending, in flight or delivered) says
+ * nothing the newer one does not: it is done without a call. Each row
+ * carries its newest absolute total (usage.c updates a row in place only
+ * while it is the newest), so an older total is never sent after a newer one,
+ * also when an old dead letter is replayed after a newer item went out. */
+static const char SQL_NEWER[] =
+    "SELECT 1 FROM outbox WHERE tenant = ?1 AND provider = ?2 AND coalesce_key = ?3"
+    " AND state IN ('pending', 'in_flight', 'done') AND id > ?4 LIMIT 1";
+
+static const char SQL_COALESCED[] =
+    "UPDATE outbox SET state = 'done', last_error = 'coalesced', lease_until = NULL,"
+    " updated_at = ?2 WHERE id = ?1";
 
 /* An item still in_flight when claimed was being delivered by a worker whose
  * lease expired (the process died or hung mid-call): whether the provider
@@ -54,38 +80,19 @@ static const char SQL_CLAIM_UPDATE[] =
     " ELSE last_error END"
     " WHERE id = ?";
 
-enum ab_rc store_outbox_claim_job(struct store_tx *tx, void *arg)
+/* Read up to max - *k candidates with sql into v[*k...]. */
+static enum ab_rc claim_select(struct store_db *db, const char *sql, struct store_outbox_claim *c,
+                               int64_t now, struct store_outbox_item *v, size_t *k)
 {
-    struct store_outbox_claim *c = arg;
-    struct store_db *db = tx->db;
     struct store_stmt *st;
-    int64_t now = clock_now_ms();
-    c->items = NULL;
-    c->n = 0;
-    c->coalesced = 0;
-    if (!c->tenant || !c->provider || c->max == 0 || c->max > 1000 || c->lease_ms <= 0)
-        return AB_EINVAL;
-    c->lease_until = now + c->lease_ms;
-
-    enum ab_rc rc = store_db_stmt(db, SQL_COALESCE, &st);
+    enum ab_rc rc = store_db_stmt(db, sql, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "tti", c->tenant, c->provider, now);
-    if (!rc)
-        rc = store_step_done(db, st);
+        rc = store_bind_all(db, st, "ttii", c->tenant, c->provider, now, (int64_t)(c->max - *k));
     if (rc)
         return rc;
-    c->coalesced = (size_t)db->ops->changes(db->conn);
-
-    rc = store_db_stmt(db, SQL_CLAIM_SELECT, &st);
-    if (!rc)
-        rc = store_bind_all(db, st, "ttii", c->tenant, c->provider, now, (int64_t)c->max);
-    if (rc)
-        return rc;
-    struct store_outbox_item *v = arena_zalloc(c->a, c->max * sizeof(*v));
-    size_t k = 0;
     bool row = false;
-    while (k < c->max && !(rc = store_step_row(db, st, &row)) && row) {
-        struct store_outbox_item *it = &v[k++];
+    while (*k < c->max && !(rc = store_step_row(db, st, &row)) && row) {
+        struct store_outbox_item *it = &v[(*k)++];
         it->id = store_col_int(db, st, 0);
         it->tenant = arena_strdup(c->a, c->tenant);
         it->provider = arena_strdup(c->a, c->provider);
@@ -105,20 +112,75 @@ enum ab_rc store_outbox_claim_job(struct store_tx *tx, void *arg)
         it->state = OUTBOX_IN_FLIGHT;
     }
     db->ops->reset(st);
+    return rc;
+}
+
+/* True (and the row marked done) when a newer row of its coalesce key exists. */
+static enum ab_rc coalesce_one(struct store_db *db, const struct store_outbox_claim *c,
+                               const struct store_outbox_item *it, int64_t now, bool *superseded)
+{
+    struct store_stmt *st;
+    *superseded = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_NEWER, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttti", c->tenant, c->provider, it->coalesce_key, it->id);
+    if (!rc)
+        rc = store_step_row(db, st, superseded);
+    db->ops->reset(st);
+    if (rc || !*superseded)
+        return rc;
+    rc = store_db_stmt(db, SQL_COALESCED, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ii", it->id, now);
+    if (!rc)
+        rc = store_step_done(db, st);
+    return rc;
+}
+
+enum ab_rc store_outbox_claim_job(struct store_tx *tx, void *arg)
+{
+    struct store_outbox_claim *c = arg;
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    int64_t now = clock_now_ms();
+    c->items = NULL;
+    c->n = 0;
+    c->coalesced = 0;
+    if (!c->tenant || !c->provider || c->max == 0 || c->max > 1000 || c->lease_ms <= 0)
+        return AB_EINVAL;
+    c->lease_until = now + c->lease_ms;
+
+    struct store_outbox_item *v = arena_zalloc(c->a, c->max * sizeof(*v));
+    size_t k = 0;
+    enum ab_rc rc = claim_select(db, SQL_CLAIM_EXPIRED, c, now, v, &k);
+    if (!rc && k < c->max)
+        rc = claim_select(db, SQL_CLAIM_PENDING, c, now, v, &k);
     if (rc)
         return rc;
 
+    size_t n = 0;
     for (size_t i = 0; i < k && !rc; i++) {
+        bool superseded = false;
+        if (v[i].coalesce_key)
+            rc = coalesce_one(db, c, &v[i], now, &superseded);
+        if (rc)
+            break;
+        if (superseded) {
+            c->coalesced++;
+            continue;
+        }
         rc = store_db_stmt(db, SQL_CLAIM_UPDATE, &st);
         if (!rc)
             rc = store_bind_all(db, st, "iii", c->lease_until, now, v[i].id);
         if (!rc)
             rc = store_step_done(db, st);
+        if (!rc)
+            v[n++] = v[i];
     }
     if (rc)
         return rc;
     c->items = v;
-    c->n = k;
+    c->n = n;
     return AB_OK;
 }
 

@@ -444,6 +444,13 @@ const char *store_tx_correlation_id(const struct store_tx *tx)
     return tx->correlation_id;
 }
 
+const char *store_tx_set_correlation_id(struct store_tx *tx, const char *id)
+{
+    const char *prev = tx->correlation_id;
+    tx->correlation_id = id;
+    return prev;
+}
+
 /* ---- open / close -------------------------------------------------------- */
 
 static enum ab_rc migrate(struct store *s, char *err, size_t errlen)

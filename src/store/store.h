@@ -77,6 +77,11 @@ enum ab_rc store_write_async(struct store *s, store_job_fn fn, void *arg,
 /* The correlation id of the job running in tx (NULL when none). */
 const char *store_tx_correlation_id(const struct store_tx *tx);
 
+/* Set the correlation id the rest of the running job records (events,
+ * audit, outbox rows), for a job that applies several callers' changes;
+ * returns the previous one. id must live until the job ends. */
+const char *store_tx_set_correlation_id(struct store_tx *tx, const char *id);
+
 /* Begin a read session (a consistent snapshot until store_read_end). */
 enum ab_rc store_read_begin(struct store *s, struct store_read **out /* OUT */) AB_MUST_CHECK;
 void store_read_end(struct store_read *r);

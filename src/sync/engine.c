@@ -3,11 +3,11 @@
  * engine.c: the sync engine's loops. Per running provider (a configured
  * provider whose type has a connector): a pull thread that runs each
  * entity's schedule (interval +-10 % jitter from a seeded xorshift PRNG, a
- * full pass every N passes) and one outbox worker thread (concurrency 1 per
- * provider: items of one provider are delivered one at a time, in claim
- * order). Pages are committed with their checkpoint in one store job; outbox
- * items are claimed in one job, pushed with no store handle held, and their
- * outcome recorded in another. See engine.h and docs/internals/sync.md.
+ * full pass every N passes) and `concurrency` outbox worker threads (each
+ * claims its own batches; the claim keeps a subject's items in order).
+ * Pages are committed with their checkpoint in one store job; outbox items
+ * are claimed in one job, pushed with no store handle held, and a batch's
+ * outcomes recorded together in another. See engine.h and docs/internals/sync.md.
  */
 #include "sync/engine.h"
 #include "sync/engine_int.h"
@@ -36,6 +36,7 @@
 #define DEFAULT_POLL_MS 1000
 #define DEFAULT_FULL_EVERY 24
 #define DEFAULT_BATCH 10
+#define DEFAULT_CONCURRENCY 4
 #define DEFAULT_LEASE_MS (5 * 60 * 1000)
 #define DEFAULT_INTERVAL_MS (5 * 60 * 1000)
 #define PAGE_ARENA_BLOCK (64 * 1024)
@@ -452,6 +453,7 @@ struct outcome_job {
     int64_t at;
     const char *cls, *msg, *response, *owner;
     struct arena *a;
+    bool decided;       /* record_outcome ran: kind and the fields are final */
     bool usage;         /* a usage item: record its total as acknowledged on completion */
     double usage_total; /* the absolute total it carries */
 };
@@ -539,11 +541,63 @@ static void record_outcome(struct outcome_job *j)
     case OUT_DEFER: count(&c->deferred, 1); break;
     case OUT_REFUSE: count(&c->refused, 1); break;
     }
-    enum ab_rc rc = store_write(j->p->e->store, outcome_job_fn, j, j->it->correlation_id);
-    if (rc)
-        log_warn(j->it->correlation_id, "sync: cannot record an outbox outcome",
-                 LOG_STR("provider", j->p->cfg->name), LOG_INT("outbox_id", j->it->id),
-                 LOG_STR("error", ab_rc_name(rc)));
+    j->decided = true; /* committed with the rest of its batch (commit_outcomes) */
+}
+
+struct batch_job {
+    struct outcome_job *outs;
+    size_t n;
+};
+
+/* One outcome in the batch job, under its item's correlation id. A fence
+ * failure (the lease was lost: another worker has the item) changes nothing
+ * and is only logged; any other failure fails the job. */
+static enum ab_rc apply_outcome(struct store_tx *tx, struct outcome_job *j)
+{
+    const char *prev = store_tx_set_correlation_id(tx, j->it->correlation_id);
+    enum ab_rc rc = outcome_job_fn(tx, j);
+    (void)store_tx_set_correlation_id(tx, prev);
+    if (rc == AB_ECONFLICT || rc == AB_ENOTFOUND) {
+        log_warn(j->it->correlation_id, "sync: outcome not recorded: the item's lease was lost",
+                 LOG_STR("provider", j->p->cfg->name), LOG_INT("outbox_id", j->it->id));
+        return AB_OK;
+    }
+    return rc;
+}
+
+static enum ab_rc batch_job_fn(struct store_tx *tx, void *arg)
+{
+    struct batch_job *b = arg;
+    enum ab_rc rc = AB_OK;
+    for (size_t i = 0; i < b->n && !rc; i++)
+        if (b->outs[i].decided)
+            rc = apply_outcome(tx, &b->outs[i]);
+    return rc;
+}
+
+static enum ab_rc one_outcome_fn(struct store_tx *tx, void *arg)
+{
+    return apply_outcome(tx, arg);
+}
+
+/* Commit a batch's outcomes in one store job (they share one fsync). Should
+ * that job fail, each outcome is tried alone, so one bad outcome cannot hold
+ * back the others; one that still fails stays in flight until its lease
+ * expires, and is then resolved before any resend. */
+static void commit_outcomes(struct prov *p, struct outcome_job *outs, size_t n)
+{
+    struct batch_job b = {outs, n};
+    if (store_write(p->e->store, batch_job_fn, &b, NULL) == AB_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!outs[i].decided)
+            continue;
+        enum ab_rc rc = store_write(p->e->store, one_outcome_fn, &outs[i], NULL);
+        if (rc)
+            log_warn(outs[i].it->correlation_id, "sync: cannot record an outbox outcome",
+                     LOG_STR("provider", p->cfg->name), LOG_INT("outbox_id", outs[i].it->id),
+                     LOG_STR("error", ab_rc_name(rc)));
+    }
 }
 
 /* A failed attempt: reschedule by the retry policy, or dead-letter. */
@@ -628,10 +682,13 @@ static const char *sor_refusal(struct prov *p, const struct store_outbox_item *i
                         config_domain_names[dom], site, owner, p->cfg->name);
 }
 
-static void process_item(struct prov *p, const struct store_outbox_item *it, int64_t lease)
+/* Deliver one claimed item and fill *j with its outcome (recorded by the
+ * caller with the rest of the batch). Strings of the outcome live in a,
+ * which the caller frees after the outcome is committed. */
+static void process_item(struct prov *p, const struct store_outbox_item *it, int64_t lease,
+                         struct outcome_job *j, struct arena *a)
 {
-    struct arena *a = arena_new(0, 0);
-    struct outcome_job j = {.p = p, .it = it, .lease = lease, .a = a};
+    *j = (struct outcome_job){.p = p, .it = it, .lease = lease, .a = a};
     const char *corr = it->correlation_id;
     enum domain dom = sync_item_domain(it->entity, it->action);
     enum provider_mode mode = p->cfg->mode[dom];
@@ -640,47 +697,47 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     (void)conn_arena_own(a, payload); /* released with the arena; NULL accepted */
     const char *refusal = payload ? sor_refusal(p, it, payload, dom, a) : NULL;
     if (refusal) {
-        j.kind = OUT_REFUSE;
-        j.msg = refusal;
+        j->kind = OUT_REFUSE;
+        j->msg = refusal;
         log_info(corr, "sync: outbox item refused by the system of record",
                  LOG_STR("provider", p->cfg->name), LOG_INT("outbox_id", it->id),
                  LOG_STR("reason", refusal));
-        record_outcome(&j);
+        record_outcome(j);
         goto out;
     }
     if (!sync_mode_allows(mode, it->action)) {
-        j.kind = OUT_SUPPRESS;
-        j.msg = arena_printf(a, "mode %s for domain %s does not allow %s", config_mode_names[mode],
-                             config_domain_names[dom], it->action);
+        j->kind = OUT_SUPPRESS;
+        j->msg = arena_printf(a, "mode %s for domain %s does not allow %s", config_mode_names[mode],
+                              config_domain_names[dom], it->action);
         log_info(corr, "sync: outbox item suppressed by mode", LOG_STR("provider", p->cfg->name),
-                 LOG_INT("outbox_id", it->id), LOG_STR("reason", j.msg));
-        record_outcome(&j);
+                 LOG_INT("outbox_id", it->id), LOG_STR("reason", j->msg));
+        record_outcome(j);
         goto out;
     }
     int64_t wait = 0, retry_at = 0;
     if (!ratelimit_acquire(p->rl, &wait)) {
-        j.kind = OUT_DEFER;
-        j.at = clock_now_ms() + (wait > 0 ? wait : 1);
-        record_outcome(&j);
+        j->kind = OUT_DEFER;
+        j->at = clock_now_ms() + (wait > 0 ? wait : 1);
+        record_outcome(j);
         goto out;
     }
     if (!breaker_allow(p->br, &retry_at)) {
-        j.kind = OUT_DEFER;
-        j.at = retry_at;
-        record_outcome(&j);
+        j->kind = OUT_DEFER;
+        j->at = retry_at;
+        record_outcome(j);
         goto out;
     }
     if (!payload) {
         breaker_success(p->br); /* no call was made; release a probe */
-        j.cls = "invalid_payload";
-        j.msg = "the stored payload is not JSON";
-        fail_attempt(&j, false, -1, "report a bug: the item's payload is not JSON");
+        j->cls = "invalid_payload";
+        j->msg = "the stored payload is not JSON";
+        fail_attempt(j, false, -1, "report a bug: the item's payload is not JSON");
         goto out;
     }
     if (it->coalesce_key && strcmp(it->action, "push_reading") == 0 &&
         json_is_number(json_object_get(payload, "value"))) {
-        j.usage = true;
-        j.usage_total = json_number_value(json_object_get(payload, "value"));
+        j->usage = true;
+        j->usage_total = json_number_value(json_object_get(payload, "value"));
     }
     struct conn_item ci = {
         .id = it->id,
@@ -702,34 +759,34 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
                  LOG_STR("rc", ab_rc_name(rc)));
         if (rc) {
             breaker_failure(p->br);
-            j.cls = UNKNOWN_CLASS;
-            j.msg = arena_printf(a, "resolve failed: %s", ab_rc_name(rc));
-            fail_attempt(&j, true, -1, OWNER_CHECK);
+            j->cls = UNKNOWN_CLASS;
+            j->msg = arena_printf(a, "resolve failed: %s", ab_rc_name(rc));
+            fail_attempt(j, true, -1, OWNER_CHECK);
             goto out;
         }
         breaker_success(p->br);
         if (res == CONN_RESOLVED_FOUND) {
-            j.kind = OUT_COMPLETE;
-            record_outcome(&j);
+            j->kind = OUT_COMPLETE;
+            record_outcome(j);
             goto out;
         }
         if (res == CONN_RESOLVED_UNKNOWN) {
-            j.cls = UNKNOWN_CLASS;
-            j.msg = "the outcome of an earlier attempt is still unknown";
-            fail_attempt(&j, true, -1, OWNER_CHECK);
+            j->cls = UNKNOWN_CLASS;
+            j->msg = "the outcome of an earlier attempt is still unknown";
+            fail_attempt(j, true, -1, OWNER_CHECK);
             goto out;
         }
         /* not found: safe to send again; needs a token and a breaker pass */
         if (!ratelimit_acquire(p->rl, &wait)) {
-            j.kind = OUT_DEFER;
-            j.at = clock_now_ms() + (wait > 0 ? wait : 1);
-            record_outcome(&j);
+            j->kind = OUT_DEFER;
+            j->at = clock_now_ms() + (wait > 0 ? wait : 1);
+            record_outcome(j);
             goto out;
         }
         if (!breaker_allow(p->br, &retry_at)) {
-            j.kind = OUT_DEFER;
-            j.at = retry_at;
-            record_outcome(&j);
+            j->kind = OUT_DEFER;
+            j->at = retry_at;
+            record_outcome(j);
             goto out;
         }
     }
@@ -753,16 +810,16 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     log_info(corr, "sync: outbox item pushed", LOG_STR("provider", p->cfg->name),
              LOG_INT("outbox_id", it->id), LOG_STR("action", it->action),
              LOG_INT("attempt", it->attempts), LOG_STR("outcome", conn_outcome_name(res.outcome)));
-    j.cls = res.error_class;
-    j.msg = res.message;
-    j.response = res.response;
+    j->cls = res.error_class;
+    j->msg = res.message;
+    j->response = res.response;
     bool throttled = res.error_class && strcmp(res.error_class, "throttled") == 0;
     switch (res.outcome) {
     case CONN_OK:
         breaker_success(p->br);
         ratelimit_success(p->rl);
-        j.kind = OUT_COMPLETE;
-        record_outcome(&j);
+        j->kind = OUT_COMPLETE;
+        record_outcome(j);
         break;
     case CONN_RETRYABLE:
         if (throttled) {
@@ -771,29 +828,29 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
         } else {
             breaker_failure(p->br);
         }
-        if (!j.cls)
-            j.cls = "retryable";
-        fail_attempt(&j, true, res.retry_after_ms, NULL);
+        if (!j->cls)
+            j->cls = "retryable";
+        fail_attempt(j, true, res.retry_after_ms, NULL);
         break;
     case CONN_PERMANENT:
         breaker_success(p->br); /* the provider answered, about this item */
-        if (!j.cls)
-            j.cls = "permanent";
-        fail_attempt(&j, false, -1,
-                     arena_printf(a, "fix the cause (%s: %s), then replay the dead letter", j.cls,
-                                  j.msg ? j.msg : "rejected"));
+        if (!j->cls)
+            j->cls = "permanent";
+        fail_attempt(j, false, -1,
+                     arena_printf(a, "fix the cause (%s: %s), then replay the dead letter", j->cls,
+                                  j->msg ? j->msg : "rejected"));
         break;
     case CONN_UNKNOWN:
     default:
         breaker_failure(p->br);
-        j.cls = UNKNOWN_CLASS;
-        if (!j.msg)
-            j.msg = "the outcome of the call is unknown";
-        fail_attempt(&j, true, res.retry_after_ms, OWNER_CHECK);
+        j->cls = UNKNOWN_CLASS;
+        if (!j->msg)
+            j->msg = "the outcome of the call is unknown";
+        fail_attempt(j, true, res.retry_after_ms, OWNER_CHECK);
         break;
     }
 out:
-    arena_free(a);
+    return;
 }
 
 static enum ab_rc drain(struct prov *p, size_t *processed)
@@ -818,24 +875,30 @@ static enum ab_rc drain(struct prov *p, size_t *processed)
         c.provider = p->type_alias;
         rc = store_outbox_claim(e->store, &c);
     }
-    if (!rc) {
+    if (!rc && c.n) {
+        struct outcome_job *outs = arena_zalloc(a, c.n * sizeof(*outs));
+        struct arena **item_arenas = arena_zalloc(a, c.n * sizeof(*item_arenas));
         for (size_t i = 0; i < c.n; i++) {
+            item_arenas[i] = arena_new(0, 0);
             if (sync_stopping(e)) {
                 /* give the rest back at once instead of waiting out the lease */
-                struct outcome_job j = {.p = p,
-                                        .it = &c.items[i],
-                                        .lease = c.lease_until,
-                                        .kind = OUT_DEFER,
-                                        .at = clock_now_ms(),
-                                        .a = a};
-                record_outcome(&j);
+                outs[i] = (struct outcome_job){.p = p,
+                                               .it = &c.items[i],
+                                               .lease = c.lease_until,
+                                               .kind = OUT_DEFER,
+                                               .at = clock_now_ms(),
+                                               .a = item_arenas[i]};
+                record_outcome(&outs[i]);
                 continue;
             }
-            process_item(p, &c.items[i], c.lease_until);
+            process_item(p, &c.items[i], c.lease_until, &outs[i], item_arenas[i]);
         }
-        if (processed)
-            *processed = c.n;
+        commit_outcomes(p, outs, c.n);
+        for (size_t i = 0; i < c.n; i++)
+            arena_free(item_arenas[i]);
     }
+    if (!rc && processed)
+        *processed = c.n;
     arena_free(a);
     return rc;
 }
@@ -904,6 +967,7 @@ static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
     if (pc->base_url) {
         struct client_opts co;
         client_opts_from_config(pc, &co);
+        co.parallel = e->o.concurrency; /* one request in flight per worker */
         if (client_new(&co, &p->client, err, sizeof(err)) != AB_OK) {
             log_error(NULL, "sync: provider skipped: cannot create its HTTP client",
                       LOG_STR("tenant", tenant), LOG_STR("provider", pc->name),
@@ -965,6 +1029,10 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
         e->o.full_pass_every = DEFAULT_FULL_EVERY;
     if (e->o.batch == 0 || e->o.batch > 1000)
         e->o.batch = DEFAULT_BATCH;
+    if (e->o.concurrency == 0)
+        e->o.concurrency = DEFAULT_CONCURRENCY;
+    if (e->o.concurrency > SYNC_CONCURRENCY_MAX)
+        e->o.concurrency = SYNC_CONCURRENCY_MAX;
     if (e->o.lease_ms <= 0)
         e->o.lease_ms = DEFAULT_LEASE_MS;
     if (e->o.retry.base_ms == 0 && e->o.retry.cap_ms == 0 && e->o.retry.max_attempts == 0 &&
@@ -1004,9 +1072,11 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
                     goto fail;
                 p->puller_started = true;
             }
-            if (pthread_create(&p->worker, NULL, worker_main, p) != 0)
-                goto fail;
-            p->worker_started = true;
+            for (unsigned w = 0; w < e->o.concurrency; w++) {
+                if (pthread_create(&p->workers[w], NULL, worker_main, p) != 0)
+                    goto fail;
+                p->n_workers++;
+            }
         }
     }
     if (sync_jobs_start(e, &e->jobs) != AB_OK)
@@ -1040,8 +1110,8 @@ void sync_engine_stop(struct sync_engine *e)
         struct prov *p = &e->provs[i];
         if (p->puller_started)
             pthread_join(p->puller, NULL);
-        if (p->worker_started)
-            pthread_join(p->worker, NULL);
+        for (unsigned w = 0; w < p->n_workers; w++)
+            pthread_join(p->workers[w], NULL);
     }
     for (size_t i = 0; i < e->n; i++)
         prov_cleanup(&e->provs[i]);

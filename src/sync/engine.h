@@ -3,9 +3,9 @@
  * engine.h: the sync engine: for every configured provider whose type has a
  * connector, a pull thread (one schedule per entity: a pull every interval
  * with +-10 % jitter, a full pass every `full_pass_every` passes after which
- * records not seen are marked missing) and one outbox worker thread (claim a
- * batch, resolve-before-resend, push, record the outcome; concurrency 1 per
- * provider for now). Each provider has its own circuit breaker and adaptive
+ * records not seen are marked missing) and `concurrency` outbox worker
+ * threads (claim a batch, resolve-before-resend, push, record the batch's
+ * outcomes in one job). Each provider has its own circuit breaker and adaptive
  * rate limiter guarding every provider call.
  *
  * Nothing here holds a store lock or transaction across a provider call: a
@@ -33,12 +33,16 @@
 
 struct sync_engine;
 
+#define SYNC_CONCURRENCY_MAX 16
+
 struct sync_engine_opts {
     bool manual;                 /* no threads: the caller drives pulls and drains (tests) */
     int64_t poll_ms;             /* idle wait of the threads (real time); <= 0: 1000 */
     uint64_t seed;               /* jitter PRNG seed; 0: from the clock */
     int full_pass_every;         /* a full pass every N passes; <= 0: 24 */
     size_t batch;                /* outbox items per claim; 0: 10 */
+    unsigned concurrency;        /* outbox workers (and requests in flight) per provider;
+                                    0: 4; at most SYNC_CONCURRENCY_MAX */
     int64_t lease_ms;            /* outbox lease; <= 0: 5 min */
     struct retry_policy retry;   /* all zero: retry_policy_default() */
     struct breaker_opts breaker; /* zero: the breaker's defaults */

@@ -47,8 +47,10 @@ struct prov {
     size_t n_ents;
     pthread_mutex_t mu;
     uint64_t prng;
-    pthread_t puller, worker;
-    bool puller_started, worker_started;
+    pthread_t puller;
+    bool puller_started;
+    pthread_t workers[SYNC_CONCURRENCY_MAX]; /* outbox workers: n_workers started */
+    unsigned n_workers;
     /* Work orders name their provider by type (the model's provider id):
      * when this is the tenant's only provider of its type and it is named
      * otherwise, it also delivers the items queued under the type. */

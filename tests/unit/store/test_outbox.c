@@ -32,6 +32,7 @@ struct add {
     const char *provider, *key, *coalesce, *entity;
     int priority;
     enum store_outbox_state state;
+    const char *subject; /* NULL: "asset/<key>" */
 };
 
 static enum ab_rc add_job(struct store_tx *tx, void *arg)
@@ -42,7 +43,11 @@ static enum ab_rc add_job(struct store_tx *tx, void *arg)
     it.provider = ad->provider ? ad->provider : "sap";
     it.entity = ad->entity ? ad->entity : "reading";
     it.action = "push_reading";
-    it.subject = "asset/A1";
+    /* one subject per item unless a test shares one (claims keep a subject's
+     * items in order) */
+    char subject[64];
+    snprintf(subject, sizeof(subject), "asset/%s", ad->subject ? ad->subject : ad->key);
+    it.subject = subject;
     it.payload = "{\"total\":1}";
     it.idempotency_key = ad->key;
     it.coalesce_key = ad->coalesce;
@@ -53,7 +58,7 @@ static enum ab_rc add_job(struct store_tx *tx, void *arg)
 
 static void add(struct test_db *t, const char *key, int priority)
 {
-    struct add ad = {NULL, key, NULL, NULL, priority, OUTBOX_PENDING};
+    struct add ad = {NULL, key, NULL, NULL, priority, OUTBOX_PENDING, NULL};
     assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
 }
 
@@ -151,7 +156,7 @@ static void test_claim_order_by_priority(void **state)
                                 (long long)(T0 + LEASE)),
                      3);
     /* the rest; another provider's items are not claimed */
-    struct add other = {"wats", "w1", NULL, NULL, 0, OUTBOX_PENDING};
+    struct add other = {"wats", "w1", NULL, NULL, 0, OUTBOX_PENDING, NULL};
     assert_int_equal(store_write(t->s, add_job, &other, NULL), AB_OK);
     assert_int_equal(claim(t, a, 10, NULL, &c), 1);
     assert_string_equal(c.items[0].idempotency_key, "k3");
@@ -316,9 +321,9 @@ static void test_replay_by_filter(void **state)
 static void test_suppress_and_release(void **state)
 {
     struct test_db *t = *state;
-    struct add ad = {NULL, "s1", NULL, "work_order", 0, OUTBOX_SUPPRESSED};
+    struct add ad = {NULL, "s1", NULL, "work_order", 0, OUTBOX_SUPPRESSED, NULL};
     assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
-    ad = (struct add){NULL, "s2", NULL, "reading", 0, OUTBOX_SUPPRESSED};
+    ad = (struct add){NULL, "s2", NULL, "reading", 0, OUTBOX_SUPPRESSED, NULL};
     assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
     struct arena *a = arena_new(0, 0);
     struct store_outbox_claim c;
@@ -339,10 +344,10 @@ static void test_usage_coalescing(void **state)
     struct test_db *t = *state;
     const char *keys[] = {"u1", "u2", "u3"};
     for (int i = 0; i < 3; i++) {
-        struct add ad = {NULL, keys[i], "meter:A1/cycles", NULL, 0, OUTBOX_PENDING};
+        struct add ad = {NULL, keys[i], "meter:A1/cycles", NULL, 0, OUTBOX_PENDING, NULL};
         assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
     }
-    struct add other = {NULL, "v1", "meter:A2/cycles", NULL, 0, OUTBOX_PENDING};
+    struct add other = {NULL, "v1", "meter:A2/cycles", NULL, 0, OUTBOX_PENDING, NULL};
     assert_int_equal(store_write(t->s, add_job, &other, NULL), AB_OK);
     add(t, "plain", 0);
     struct arena *a = arena_new(0, 0);
@@ -356,7 +361,7 @@ static void test_usage_coalescing(void **state)
                                    " AND last_error = 'coalesced'"),
                      2);
     /* a newer usage item while u3 is in flight: waits; older ones merged */
-    struct add u4 = {NULL, "u4", "meter:A1/cycles", NULL, 0, OUTBOX_PENDING};
+    struct add u4 = {NULL, "u4", "meter:A1/cycles", NULL, 0, OUTBOX_PENDING, NULL};
     assert_int_equal(store_write(t->s, add_job, &u4, NULL), AB_OK);
     assert_int_equal(claim(t, a, 10, NULL, &c), 1);
     assert_string_equal(c.items[0].idempotency_key, "u4");
@@ -378,6 +383,39 @@ static enum ab_rc ack_job(struct store_tx *tx, void *arg)
     if (k->put)
         return store_usage_ack_put(tx, "t1", "sap", k->meter, k->total);
     return store_usage_ack_get(tx, "t1", "sap", k->meter, &k->got, NULL, &k->found);
+}
+
+/* Several workers of one provider: a subject's items go out in order. An
+ * item waits while an earlier one of its subject is in flight elsewhere or
+ * waits for a retry; other subjects are not held up. */
+static void test_subject_order(void **state)
+{
+    struct test_db *t = *state;
+    struct add ad = {NULL, "create", NULL, NULL, 0, OUTBOX_PENDING, "WO-1"};
+    assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
+    ad.key = "update";
+    assert_int_equal(store_write(t->s, add_job, &ad, NULL), AB_OK);
+    add(t, "other", 0);
+    struct arena *a = arena_new(0, 0);
+    struct store_outbox_claim c1, c2;
+    /* one claim takes a subject's ready items in order */
+    assert_int_equal(claim(t, a, 1, NULL, &c1), 1);
+    assert_string_equal(c1.items[0].idempotency_key, "create");
+    /* a second worker: "update" waits for "create"; "other" goes */
+    assert_int_equal(claim(t, a, 10, NULL, &c2), 1);
+    assert_string_equal(c2.items[0].idempotency_key, "other");
+    struct outcome done = {0, c2.items[0].id, c2.lease_until, 0, NULL, NULL, NULL, NULL};
+    assert_int_equal(store_write(t->s, outcome_job, &done, NULL), AB_OK);
+    /* "create" fails and waits for a retry: "update" still waits */
+    struct outcome o = {1, c1.items[0].id, c1.lease_until, T0 + 60000, "server", "503", NULL, NULL};
+    assert_int_equal(store_write(t->s, outcome_job, &o, NULL), AB_OK);
+    assert_int_equal(claim(t, a, 10, NULL, &c2), 0);
+    /* once it is ready again, both come in order in one claim */
+    clock_advance_ms(60000);
+    assert_int_equal(claim(t, a, 10, NULL, &c2), 2);
+    assert_string_equal(c2.items[0].idempotency_key, "create");
+    assert_string_equal(c2.items[1].idempotency_key, "update");
+    arena_free(a);
 }
 
 static void test_usage_acks(void **state)
@@ -460,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_by_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suppress_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_coalescing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subject_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_between_claim_and_completion, setup, teardown),
     };
