@@ -61,7 +61,9 @@ static bool find_binary(char *out, size_t n)
     if (!slash)
         return false;
     *slash = '\0';
-    snprintf(out, n, "%s/assetbridge", self);
+    int w = snprintf(out, n, "%s/assetbridge", self);
+    if (w < 0 || (size_t)w >= n)
+        return false; /* the path does not fit */
     return access(out, X_OK) == 0;
 }
 
