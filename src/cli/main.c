@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/timefmt.h"
 
 int main(int argc, char **argv)
 {
+    time_zone_init(); /* before any thread: zone switches never move the environment */
     if (argc < 2) {
         char *help[] = {"help", NULL};
         cmd_help(1, help);

@@ -7,9 +7,12 @@
  */
 #include "core/timefmt.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -241,5 +244,60 @@ enum ab_rc duration_parse(const char *s, int64_t *ms)
     else
         return AB_EINVAL;
     *ms = v * unit;
+    return AB_OK;
+}
+
+/* ---- local days in IANA time zones ---------------------------------------- */
+
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void time_zone_init(void)
+{
+    if (!getenv("TZ"))
+        (void)setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+/* A plain IANA zone name: letters, digits, '_', '-', '+' and '/', no "..". */
+static bool zone_name_ok(const char *z)
+{
+    if (!z || !*z || strlen(z) > 64 || z[0] == '/' || strstr(z, ".."))
+        return false;
+    for (const char *p = z; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '+' || *p == '/'))
+            return false;
+    return true;
+}
+
+enum ab_rc time_local_day_end(const char *zone, int y, int m, int d, int64_t *ms)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    *ms = 0;
+    if (!zone_name_ok(zone) || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
+        return AB_EINVAL;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return AB_EINVAL;
+    char want[80];
+    snprintf(want, sizeof(want), ":%s", zone);
+    pthread_mutex_lock(&tz_lock);
+    const char *old = getenv("TZ");
+    char saved[128];
+    snprintf(saved, sizeof(saved), "%s", old ? old : "UTC");
+    (void)setenv("TZ", want, 1);
+    tzset();
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d + 1; /* midnight that starts the next day; mktime normalises */
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    (void)setenv("TZ", saved, 1);
+    tzset();
+    pthread_mutex_unlock(&tz_lock);
+    if (t == (time_t)-1)
+        return AB_EINVAL;
+    *ms = (int64_t)t * 1000;
     return AB_OK;
 }

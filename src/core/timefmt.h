@@ -39,4 +39,19 @@ enum ab_rc duration_parse(const char *s, int64_t *ms /* OUT */) AB_MUST_CHECK;
 /* Days since 1970-01-01 of a proleptic Gregorian date (no validation). */
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* ---- local days in IANA time zones ---------------------------------------- */
+
+/* Call once at start, before any thread: makes sure TZ is set (to "UTC"
+ * when the environment has none), so that later zone switches replace its
+ * value in place and never reallocate the environment under other threads. */
+void time_zone_init(void);
+
+/* The instant (ms since the epoch) at which local day y-m-d ends in the IANA
+ * zone (local midnight that starts the next day; DST respected), as a
+ * plant's due "day" ends. AB_EINVAL for an impossible date or a zone name
+ * that is not a plain IANA name ("Europe/Oslo", "UTC"). Thread-safe: zone
+ * switches are serialised; no other code of this program reads local time. */
+enum ab_rc time_local_day_end(const char *zone, int y, int m, int d,
+                              int64_t *ms /* OUT */) AB_MUST_CHECK;
+
 #endif

@@ -25,6 +25,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "core/xmalloc.h"
 #include "store/assets.h"
 #include "store/events.h"
@@ -158,6 +159,100 @@ bool sync_mode_allows(enum provider_mode mode, const char *action)
     case MODE_READ_ONLY:
     default: return false;
     }
+}
+
+/* ---- site value maps and local due days ------------------------------------------- */
+
+/* The value a site value map named map_name gives to key: first in the
+ * site named site (when given), then in any site of the tenant; NULL when
+ * none maps it. */
+static const char *value_map(const struct config_tenant *t, const char *site, const char *map_name,
+                             const char *key)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t s = 0; s < t->n_sites; s++) {
+            const struct config_site *cs = &t->sites[s];
+            if (pass == 0 && (!site || strcmp(cs->name, site) != 0))
+                continue;
+            for (size_t m = 0; m < cs->n_value_maps; m++) {
+                const struct config_value_map *vm = &cs->value_maps[m];
+                if (strcmp(vm->name, map_name) != 0)
+                    continue;
+                for (size_t k = 0; k < vm->n_pairs; k++)
+                    if (strcmp(vm->pairs[k].key, key) == 0)
+                        return vm->pairs[k].value;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const struct config_site *site_of(const struct config_tenant *t, const char *name)
+{
+    for (size_t s = 0; name && s < t->n_sites; s++)
+        if (strcmp(t->sites[s].name, name) == 0)
+            return &t->sites[s];
+    return NULL;
+}
+
+/* Replace the string at key of obj by the map's value for it. */
+static void map_field(const struct config_tenant *t, const char *site, json_t *obj, const char *key,
+                      const char *map_name)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    const char *to = v ? value_map(t, site, map_name, v) : NULL;
+    if (to)
+        json_object_set_new(obj, key, json_string(to));
+}
+
+void sync_normalize_doc(const struct config_tenant *t, json_t *doc)
+{
+    if (!t || !json_is_object(doc))
+        return;
+    json_t *loc = json_object_get(doc, "location");
+    if (t->n_sites) {
+        const char *site = json_string_value(json_object_get(doc, "site"));
+        if (site && !site_of(t, site))
+            map_field(t, NULL, doc, "site", "plant");
+        if (json_is_object(loc)) {
+            const char *ls = json_string_value(json_object_get(loc, "site"));
+            if (ls && !site_of(t, ls))
+                map_field(t, NULL, loc, "site", "plant");
+        }
+    }
+    const char *site = json_string_value(json_object_get(doc, "site"));
+    if (!site && json_is_object(loc))
+        site = json_string_value(json_object_get(loc, "site"));
+    if (t->n_sites) {
+        map_field(t, site, doc, "type", "object_type");
+        map_field(t, site, doc, "meter_type", "meter");
+    }
+    const struct config_site *cs = site_of(t, site);
+    const char *zone = cs && cs->time_zone ? cs->time_zone : "UTC";
+    const char *key;
+    json_t *v;
+    json_object_foreach (doc, key, v) {
+        size_t kl = strlen(key);
+        const char *s = json_string_value(v);
+        int y, m, d;
+        char tail;
+        if (!s || kl < 6 || strcmp(key + kl - 6, "due_at") != 0 || strlen(s) != 10 ||
+            sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+            continue;
+        int64_t ms;
+        char out[TIME_RFC3339_MAX];
+        if (time_local_day_end(zone, y, m, d, &ms) == AB_OK) {
+            time_format_rfc3339(ms, out);
+            json_object_set_new(doc, key, json_string(out));
+        }
+    }
+}
+
+static void normalize_page(struct prov *p, struct conn_page *page)
+{
+    const struct config_tenant *t = config_tenant(p->e->cfg, p->tenant);
+    for (size_t i = 0; t && i < page->n_records; i++)
+        sync_normalize_doc(t, page->records[i].doc);
 }
 
 /* ---- pull ------------------------------------------------------------------------ */
@@ -342,6 +437,7 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
         }
         breaker_success(p->br);
         ratelimit_success(p->rl);
+        normalize_page(p, &page);
         bool last = page.next_page_token == NULL;
         struct page_job j = {
             p, es->name, &page, a, last && es->full_started_at != INT64_MIN, es->full_started_at};
@@ -395,6 +491,8 @@ enum ab_rc sync_fetch_page(struct prov *p, const char *entity, const char *page_
         return AB_EAGAIN;
     }
     enum ab_rc rc = conn_pull(p->ops, p->ctx, entity, NULL, page_token, a, out);
+    if (!rc)
+        normalize_page(p, out); /* compared as the pull would store it */
     if (rc && rc != AB_EUNSUPPORTED) {
         breaker_failure(p->br);
     } else {

@@ -89,6 +89,17 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
                           int *pages /* OUT, may be NULL */, sync_progress_fn progress,
                           void *progress_arg) AB_MUST_CHECK;
 
+/* Bring a pulled canonical document into tenant t's terms (pulls and
+ * reconciliation apply it to every record): the provider's plant code
+ * becomes the site (site value map "plant"), its object type the asset type
+ * ("object_type"), its meter name the hub's meter type ("meter"), looked up
+ * in the document's site first, then in any site; and a due date given as a
+ * bare day ("2026-12-01" in a top-level field ending in "due_at") becomes
+ * the instant that day ends at the site (local midnight in its IANA time
+ * zone; UTC when the site has none or is unknown). Values no map names stay
+ * as they are. */
+void sync_normalize_doc(const struct config_tenant *t, json_t *doc);
+
 /* Fetch one page of entity from p's provider without storing anything (a
  * full set: no watermark), guarded by p's rate limiter and breaker like any
  * provider call: AB_EAGAIN when no token is there or the breaker is open

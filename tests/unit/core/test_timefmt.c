@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -125,12 +126,51 @@ static void test_fake_clock(void **state)
     assert_true(clock_now_ms() > 1700000000000);
 }
 
+static int64_t day_end(const char *zone, int y, int m, int d)
+{
+    int64_t ms = 0;
+    assert_int_equal(time_local_day_end(zone, y, m, d, &ms), AB_OK);
+    return ms;
+}
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t ms = 0;
+    assert_int_equal(time_parse_rfc3339(rfc3339, &ms), AB_OK);
+    return ms;
+}
+
+static void test_local_day_end(void **state)
+{
+    (void)state;
+    time_zone_init();
+    /* summer and winter time in Oslo; a day of 23 hours (clocks forward) */
+    assert_int_equal(day_end("Europe/Oslo", 2026, 7, 1), at("2026-07-01T22:00:00Z"));
+    assert_int_equal(day_end("Europe/Oslo", 2026, 1, 15), at("2026-01-15T23:00:00Z"));
+    assert_int_equal(day_end("Europe/Oslo", 2026, 3, 29), at("2026-03-29T22:00:00Z"));
+    assert_int_equal(day_end("Europe/Oslo", 2026, 3, 28), at("2026-03-28T23:00:00Z"));
+    /* the day clocks go back in New York has 25 hours */
+    assert_int_equal(day_end("America/New_York", 2026, 11, 1), at("2026-11-02T05:00:00Z"));
+    assert_int_equal(day_end("UTC", 2028, 2, 29), at("2028-03-01T00:00:00Z"));
+    assert_int_equal(day_end("Asia/Kolkata", 2026, 12, 31), at("2026-12-31T18:30:00Z"));
+    /* the process's own zone is left as it was */
+    assert_string_equal(getenv("TZ"), "UTC");
+    int64_t ms = 1;
+    assert_int_equal(time_local_day_end("UTC", 2026, 2, 29, &ms), AB_EINVAL);
+    assert_int_equal(ms, 0);
+    assert_int_equal(time_local_day_end("UTC", 2026, 13, 1, &ms), AB_EINVAL);
+    assert_int_equal(time_local_day_end("../etc/passwd", 2026, 1, 1, &ms), AB_EINVAL);
+    assert_int_equal(time_local_day_end("/usr/share/zoneinfo/UTC", 2026, 1, 1, &ms), AB_EINVAL);
+    assert_int_equal(time_local_day_end("", 2026, 1, 1, &ms), AB_EINVAL);
+    assert_int_equal(time_local_day_end(NULL, 2026, 1, 1, &ms), AB_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_valid),    cmocka_unit_test(test_rfc3339_invalid),
         cmocka_unit_test(test_format_roundtrip), cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_fake_clock),
+        cmocka_unit_test(test_fake_clock),       cmocka_unit_test(test_local_day_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,8 @@
 #include "store/journal.h"
 #include "store/outbox.h"
 #include "sync/engine.h"
+#include "sync/engine_int.h"
+#include "core/timefmt.h"
 
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
 
@@ -561,6 +563,56 @@ static void test_expired_lease_resolves_first(void **state)
     assert_string_equal(mock.last_key, "k-crash-2");
 }
 
+static void test_normalize_doc(void **state)
+{
+    struct fx *f = *state;
+    time_zone_init();
+    reconfigure(f, "tenants:\n"
+                   "  t1:\n"
+                   "    sites:\n"
+                   "      plant-1:\n"
+                   "        time_zone: Europe/Oslo\n"
+                   "        value_maps:\n"
+                   "          plant: {'1000': plant-1}\n"
+                   "          object_type: {ICT: fixture, DMM: instrument}\n"
+                   "          meter: {ZYKLEN: cycles}\n"
+                   "      plant-2:\n"
+                   "        value_maps:\n"
+                   "          plant: {'2000': plant-2}\n"
+                   "          object_type: {ICT: station}\n");
+    const struct config_tenant *t = config_tenant(f->cfg, "t1");
+    json_t *d = json_pack("{s:s, s:s, s:{s:s}, s:s, s:s, s:s}", "site", "1000", "type", "ICT",
+                          "location", "site", "1000", "meter_type", "ZYKLEN", "next_due_at",
+                          "2026-07-01", "done_at", "2026-07-01");
+    sync_normalize_doc(t, d);
+    assert_string_equal(json_string_value(json_object_get(d, "site")), "plant-1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "location"), "site")),
+                        "plant-1");
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "fixture");
+    assert_string_equal(json_string_value(json_object_get(d, "meter_type")), "cycles");
+    /* the day ends at local midnight in Oslo (summer time) */
+    assert_string_equal(json_string_value(json_object_get(d, "next_due_at")),
+                        "2026-07-01T22:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(d, "done_at")), "2026-07-01");
+    json_decref(d);
+    /* the site's own map first; unknown values and full times stay; UTC without a zone */
+    d = json_pack("{s:s, s:s, s:s, s:s}", "site", "2000", "type", "ICT", "due_at", "2026-07-01",
+                  "sla_due_at", "2026-07-01T10:00:00Z");
+    sync_normalize_doc(t, d);
+    assert_string_equal(json_string_value(json_object_get(d, "site")), "plant-2");
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "station");
+    assert_string_equal(json_string_value(json_object_get(d, "due_at")), "2026-07-02T00:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(d, "sla_due_at")),
+                        "2026-07-01T10:00:00Z");
+    json_decref(d);
+    d = json_pack("{s:s, s:s, s:s}", "site", "9999", "type", "PUMP", "due_at", "2026-02-30");
+    sync_normalize_doc(t, d);
+    assert_string_equal(json_string_value(json_object_get(d, "site")), "9999");
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "PUMP");
+    assert_string_equal(json_string_value(json_object_get(d, "due_at")), "2026-02-30");
+    json_decref(d);
+}
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -603,6 +655,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_ack_on_completion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_severity_orders_delivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_lease_resolves_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_normalize_doc, setup, teardown),
         cmocka_unit_test(test_modes),
         cmocka_unit_test_setup_teardown(test_threads_deliver, setup, teardown),
     };
