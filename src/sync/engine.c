@@ -161,6 +161,28 @@ bool sync_mode_allows(enum provider_mode mode, const char *action)
     }
 }
 
+/* ---- documented rate limits ------------------------------------------------------- */
+
+double sync_documented_rate(const char *type)
+{
+    /* From the contract sheets in shared/providers (requests per second). */
+    static const struct {
+        const char *type;
+        double rate;
+    } documented[] = {
+        {"wats", 500.0 / 60},                   /* 500/min, Virinco's own client [inferred] */
+        {"limble", 240.0 / 60},                 /* 240/min for writes, 360/min for reads */
+        {"maintenance_connection", 200.0 / 60}, /* 200/min, then 403 */
+        {"ultimo", 10.0},                       /* 100 per 10 s across all keys */
+        {"fiix", 200.0 / 60},                   /* ~200 batch requests/min */
+        {"generic", 50.0},                      /* the generic contract's default */
+    };
+    for (size_t i = 0; type && i < sizeof(documented) / sizeof(documented[0]); i++)
+        if (strcmp(documented[i].type, type) == 0)
+            return documented[i].rate;
+    return SYNC_UNDOCUMENTED_RATE;
+}
+
 /* ---- site value maps and local due days ------------------------------------------- */
 
 /* The value a site value map named map_name gives to key: first in the
@@ -1084,7 +1106,7 @@ static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
     pthread_mutex_init(&p->mu, NULL);
     p->br = breaker_new(&e->o.breaker);
     struct ratelimit_opts ro;
-    ratelimit_opts_from_config(&pc->rate_limit, 10.0, &ro);
+    ratelimit_opts_from_config(&pc->rate_limit, sync_documented_rate(pc->type), &ro);
     p->rl = ratelimit_new(&ro);
     p->prng = e->o.seed + 0x9e3779b97f4a7c15ULL * (index + 1);
     if (!p->prng)

@@ -112,6 +112,15 @@ struct sync_provider_status {
 bool sync_engine_provider_status(struct sync_engine *e, const char *tenant, const char *provider,
                                  struct sync_provider_status *out /* OUT */);
 
+/* A provider type's documented request rate (requests per second, from the
+ * contract sheets), used when `rate_limit.requests_per_second` is 0: wats
+ * 500/min, limble 240/min, maintenance_connection 200/min, ultimo 10/s,
+ * fiix 200/min, generic 50/s; SYNC_UNDOCUMENTED_RATE for the others (SAP PM,
+ * Maximo, HxGN EAM, ServiceNow, UpKeep document none). The rate limiter then
+ * adapts to 429 / throttling answers. */
+#define SYNC_UNDOCUMENTED_RATE 10.0
+double sync_documented_rate(const char *type);
+
 /* The domain an outbox item belongs to (for modes), from its action and
  * entity: work orders and open requests -> work_orders, push_reading and
  * usage -> usage, record_calibration / calibration -> calibration,

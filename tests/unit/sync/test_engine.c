@@ -624,6 +624,10 @@ static void test_modes(void **state)
     assert_int_equal(sync_item_domain("calibration", "record_calibration"), DOMAIN_CALIBRATION);
     assert_int_equal(sync_item_domain("maintenance_plan", "upsert"), DOMAIN_MAINTENANCE);
     assert_int_equal(sync_item_domain("asset", "upsert"), DOMAIN_ASSET_MASTER);
+    assert_true(sync_documented_rate("wats") > 8.33 && sync_documented_rate("wats") < 8.34);
+    assert_true(sync_documented_rate("ultimo") == 10.0);
+    assert_true(sync_documented_rate("sap_pm") == SYNC_UNDOCUMENTED_RATE);
+    assert_true(sync_documented_rate(NULL) == SYNC_UNDOCUMENTED_RATE);
 }
 
 static void test_threads_deliver(void **state)
