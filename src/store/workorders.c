@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/str.h"
+#include "core/timefmt.h"
 #include "model/digest.h"
 #include "model/status_map.h"
 #include "store/assets.h"
@@ -435,6 +436,35 @@ enum ab_rc store_work_order_change(struct store_tx *tx, const struct store_wo_ch
     return rc;
 }
 
+enum ab_rc store_work_order_sync_outcome(struct store_tx *tx, const char *tenant, const char *id,
+                                         enum model_sync_state state, const char *source_id,
+                                         struct arena *a)
+{
+    struct store_object old;
+    enum ab_rc rc = obj_get(tx->db, tenant, STORE_KIND_WORK_ORDER, id, a, &old);
+    if (rc == AB_ENOTFOUND)
+        return AB_OK;
+    if (rc)
+        return rc;
+    struct model_work_order wo;
+    struct model_error err;
+    if (store_work_order_decode(&old, a, &wo, &err) != AB_OK)
+        return AB_OK; /* a provider's record: its sync state is the pull's */
+    bool new_source = source_id && *source_id && !wo.source_work_order_id;
+    if (wo.sync_state == state && !new_source && state != MODEL_SYNC_SYNCHRONIZED)
+        return AB_OK;
+    wo.common_work_order_id = old.id;
+    wo.revision = new_source ? old.revision + 1 : old.revision;
+    wo.sync_state = state;
+    if (state == MODEL_SYNC_SYNCHRONIZED)
+        wo.last_synced_at = clock_now_ms();
+    if (new_source)
+        wo.source_work_order_id = arena_strdup(a, source_id);
+    struct store_wo_result res;
+    memset(&res, 0, sizeof(res));
+    return wo_put(tx, tenant, &wo, old.created_at, a, &res);
+}
+
 /* ---- attachments --------------------------------------------------------------- */
 
 static const char SQL_ATT_ADD[] =
@@ -539,6 +569,87 @@ static bool is_hub_doc(const json_t *doc)
 {
     const char *p = json_string_value(json_object_get(doc, "provider_id"));
     return !p || strcmp(p, "hub") == 0;
+}
+
+/* The links of an asset (provider, native id), in provider order. */
+static const char SQL_CAL_LINKS[] =
+    "SELECT provider, native_id FROM asset_links WHERE tenant = ? AND asset_ref = ?"
+    " ORDER BY provider, native_id";
+
+/* Queue record_calibration for the providers that should hear of a
+ * calibration recorded in the hub (docs/internals/store.md, "Calibration to
+ * providers"): the calibration system of record of the asset's site when
+ * the configuration names one (if the asset is linked to it), else every
+ * provider linked to the asset whose calibration mode is not read_only. */
+static enum ab_rc cal_outbox(struct store_tx *tx, const struct store_cal_record *in,
+                             const struct model_asset *asset, const struct model_calibration *cal,
+                             const char *id, int64_t revision, struct arena *a)
+{
+    const struct config *cfg = store_config(tx->store);
+    const struct config_tenant *t = cfg ? config_tenant(cfg, in->tenant) : NULL;
+    if (!t || !t->n_providers)
+        return AB_OK;
+    const char *sor = config_system_of_record(t, asset->site, DOMAIN_CALIBRATION);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(tx->db, SQL_CAL_LINKS, &st);
+    if (!rc)
+        rc = store_bind_all(tx->db, st, "tt", in->tenant, in->asset_ref);
+    if (rc)
+        return rc;
+    const char **prov = NULL, **native = NULL;
+    size_t n = 0, cap_p = 0, cap_n = 0;
+    bool row = false;
+    while (!(rc = store_step_row(tx->db, st, &row)) && row) {
+        const char *pname = store_col_text(tx->db, st, 0, a);
+        const struct config_provider *p = config_provider(t, pname);
+        if (!p || (sor ? !str_eq(sor, pname) : p->mode[DOMAIN_CALIBRATION] == MODE_READ_ONLY))
+            continue;
+        prov = arena_grow(a, prov, n, &cap_p, sizeof(*prov));
+        native = arena_grow(a, native, n, &cap_n, sizeof(*native));
+        prov[n] = pname;
+        native[n] = store_col_text(tx->db, st, 1, a);
+        n++;
+    }
+    tx->db->ops->reset(st);
+    if (rc)
+        return rc;
+
+    char performed[TIME_RFC3339_MAX], due[TIME_RFC3339_MAX];
+    time_format_rfc3339(cal->last_calibrated_at, performed);
+    if (cal->due_at != MODEL_TIME_UNSET)
+        time_format_rfc3339(cal->due_at, due);
+    const char *result = model_cal_result_name(cal->result);
+    const char *comment = arena_printf(
+        a, "assetbridge calibration %s%s%s%s%s", result,
+        cal->certificate_id ? ", certificate " : "", cal->certificate_id ? cal->certificate_id : "",
+        cal->performed_by ? ", by " : "", cal->performed_by ? cal->performed_by : "");
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *pl =
+            json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?}",
+                      "asset_ref", in->asset_ref, "asset_native_id", native[i], "site", asset->site,
+                      "kind", "calibration", "calibration_id", id, "revision", (json_int_t)revision,
+                      "performed_at", performed, "result", result, "comment", comment,
+                      "next_due_at", cal->due_at != MODEL_TIME_UNSET ? due : NULL, "certificate_id",
+                      cal->certificate_id, "performed_by", cal->performed_by);
+        char *text = pl ? json_dumps(pl, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(pl);
+        if (!text)
+            return AB_EINTERNAL;
+        struct store_outbox_item it = {0};
+        it.tenant = in->tenant;
+        it.provider = prov[i];
+        it.entity = "calibration";
+        it.action = "record_calibration";
+        it.subject = arena_printf(a, "asset/%s", in->asset_ref);
+        it.payload = text;
+        it.idempotency_key =
+            arena_printf(a, "calibration:%s:%s:%lld", prov[i], id, (long long)revision);
+        it.state = OUTBOX_PENDING;
+        it.priority = -1; /* by the provider's calibration entity severity */
+        rc = store_outbox_add(tx, &it, NULL);
+        free(text);
+    }
+    return rc;
 }
 
 enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_record *in,
@@ -671,6 +782,8 @@ enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_
     if (!rc)
         rc = audit(tx, in->tenant, in->actor, "calibration.record", subject,
                    hub ? hub->digest : NULL, res->obj.digest, NULL);
+    if (!rc)
+        rc = cal_outbox(tx, in, &asset.asset, &cal, id, res->obj.revision, a);
     return rc;
 }
 

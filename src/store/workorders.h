@@ -129,6 +129,18 @@ enum ab_rc store_work_order_change(struct store_tx *tx, const struct store_wo_ch
                                    struct arena *a,
                                    struct store_wo_result *res /* OUT */) AB_MUST_CHECK;
 
+/* Record what delivering work order id to its provider came to (the sync
+ * engine calls this in the job that records an outbox item's outcome):
+ * state is synchronized (then last_synced_at = now), retrying, rejected or
+ * suppressed; source_id (may be NULL) is the id the provider gave the work
+ * order it created, kept when the work order has none yet (that bumps the
+ * revision: the ETag changes). Neither queues an outbox item nor emits an
+ * event; sync.failed covers failures. A work order that does not exist, or
+ * is a provider's record the hub only mirrors, is left alone (AB_OK). */
+enum ab_rc store_work_order_sync_outcome(struct store_tx *tx, const char *tenant, const char *id,
+                                         enum model_sync_state state, const char *source_id,
+                                         struct arena *a) AB_MUST_CHECK;
+
 /* ---- attachments ---------------------------------------------------------- */
 
 struct store_attachment_row {
@@ -178,7 +190,12 @@ struct store_cal_result {
  * performed_at + interval_days (the hub record's interval, else one a
  * provider's record of the asset gives), else unset. Stores the
  * certificate as an attachment of the calibration, emits
- * calibration.completed and audits ("calibration.record"). AB_ENOTFOUND for
+ * calibration.completed, audits ("calibration.record") and queues a
+ * record_calibration outbox item (entity "calibration", idempotency key
+ * "calibration:PROVIDER:ID:REVISION") for the calibration system of record
+ * of the asset's site when the configuration names one and the asset is
+ * linked to it, else for every provider linked to the asset whose
+ * calibration mode is not read_only (store.md). AB_ENOTFOUND for
  * an unknown asset; AB_EINVAL when the resulting record does not validate. */
 enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_record *in,
                                     struct arena *a,

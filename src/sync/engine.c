@@ -33,6 +33,7 @@
 #include "store/outbox.h"
 #include "store/records.h"
 #include "store/synclog.h"
+#include "store/workorders.h"
 
 #define DEFAULT_POLL_MS 1000
 #define DEFAULT_FULL_EVERY 24
@@ -573,12 +574,46 @@ struct outcome_job {
     int64_t at;
     const char *cls, *msg, *response, *owner;
     struct arena *a;
-    bool decided;       /* record_outcome ran: kind and the fields are final */
-    bool usage;         /* a usage item: record its total as acknowledged on completion */
-    double usage_total; /* the absolute total it carries */
+    bool decided;          /* record_outcome ran: kind and the fields are final */
+    const char *native_id; /* what the provider created (conn_result.native_id), or NULL */
+    bool usage;            /* a usage item: record its total as acknowledged on completion */
+    double usage_total;    /* the absolute total it carries */
 };
 
+static enum ab_rc outcome_fn(struct store_tx *tx, void *arg);
+
+/* A work order's sync_state follows its outbox items (subject
+ * "work-order/ID"): delivered -> synchronized (with the provider's id for a
+ * new one), retried -> retrying, dead -> rejected, held back by a mode or
+ * the system of record -> suppressed. */
+static enum ab_rc wo_sync_state(struct store_tx *tx, const struct outcome_job *j)
+{
+    const char *subject = j->it->subject;
+    if (!subject || strncmp(subject, "work-order/", 11) != 0)
+        return AB_OK;
+    enum model_sync_state st;
+    switch (j->kind) {
+    case OUT_COMPLETE: st = MODEL_SYNC_SYNCHRONIZED; break;
+    case OUT_RESCHEDULE: st = MODEL_SYNC_RETRYING; break;
+    case OUT_DEAD: st = MODEL_SYNC_REJECTED; break;
+    case OUT_SUPPRESS:
+    case OUT_REFUSE: st = MODEL_SYNC_SUPPRESSED; break;
+    case OUT_DEFER:
+    default: return AB_OK;
+    }
+    return store_work_order_sync_outcome(tx, j->it->tenant, subject + 11, st,
+                                         j->kind == OUT_COMPLETE ? j->native_id : NULL, j->a);
+}
+
 static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
+{
+    enum ab_rc rc = outcome_fn(tx, arg);
+    if (!rc)
+        rc = wo_sync_state(tx, arg);
+    return rc;
+}
+
+static enum ab_rc outcome_fn(struct store_tx *tx, void *arg)
 {
     struct outcome_job *j = arg;
     const struct store_outbox_item *it = j->it;
@@ -933,6 +968,7 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     j->cls = res.error_class;
     j->msg = res.message;
     j->response = res.response;
+    j->native_id = res.native_id;
     bool throttled = res.error_class && strcmp(res.error_class, "throttled") == 0;
     switch (res.outcome) {
     case CONN_OK:

