@@ -148,6 +148,13 @@ struct conn_result {
     const char *message;     /* for a person; secrets scrubbed */
     const char *response;    /* the provider's answer, secrets scrubbed; may be NULL */
     const char *native_id;   /* id of what the provider created, or NULL */
+    /* NULL, or (outcome CONN_OK only) why the effect the provider accepted
+     * does not match the hub (e.g. "Calibration recorded, but WATS computed
+     * the next date ... while the system of record says ..."): the engine
+     * completes the item (never retries it) and records a mapping exception
+     * for a person with this text; error_class then names the reason
+     * ("due_date_mismatch") and response may carry both values. */
+    const char *mapping_exception;
 };
 
 enum conn_resolution {

@@ -1190,6 +1190,9 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
                                     "%s recorded, but WATS computed no next date while the "
                                     "system of record says %s",
                                     kind, want);
+        out->mapping_exception = out->message;
+        out->response =
+            arena_printf(a, "{\"wats_next_due_at\":null,\"sor_next_due_at\":\"%s\"}", want);
         return;
     }
     if (llabs((long long)(next - due)) > w->o.due_tolerance_ms) {
@@ -1201,6 +1204,7 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
                                     kind, got, want);
         out->response =
             arena_printf(a, "{\"wats_next_due_at\":\"%s\",\"sor_next_due_at\":\"%s\"}", got, want);
+        out->mapping_exception = out->message;
     }
 }
 
@@ -1452,6 +1456,29 @@ static void copy_types(struct arena *a, struct conn_wats_types *dst,
     dst->v = v;
 }
 
+/* The hub meters pushed here: opts's, else the provider's usage.meters. */
+static void copy_meters(struct arena *a, struct conn_wats_opts *dst,
+                        const struct conn_wats_opts *src, const struct config_provider *cfg)
+{
+    size_t n = src->n_meters ? src->n_meters : cfg->usage.n_meters;
+    struct conn_wats_meter *v = n ? arena_zalloc(a, n * sizeof(*v)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (src->n_meters) {
+            v[i].hub_meter =
+                src->meters[i].hub_meter ? arena_strdup(a, src->meters[i].hub_meter) : NULL;
+            v[i].running = src->meters[i].running;
+            continue;
+        }
+        const struct config_usage_meter *m = &cfg->usage.meters[i];
+        const char *target = m->target ? m->target : m->name;
+        v[i].hub_meter = m->name ? arena_strdup(a, m->name) : NULL;
+        v[i].running =
+            target && (strcmp(target, "running_count") == 0 || strcmp(target, "runningCount") == 0);
+    }
+    dst->meters = v;
+    dst->n_meters = n;
+}
+
 static const char *copy_str(struct arena *a, const char *s, const char *def)
 {
     return arena_strdup(a, s && *s ? s : def);
@@ -1537,6 +1564,7 @@ enum ab_rc conn_wats_init_with(const struct config_provider *cfg, struct client 
     copy_types(s, &w->o.reports_count_usage, &opts->reports_count_usage);
     copy_types(s, &w->o.calibration_external, &opts->calibration_external);
     copy_types(s, &w->o.maintenance_external, &opts->maintenance_external);
+    copy_meters(s, &w->o, opts, cfg);
     if (w->o.page_size <= 0)
         w->o.page_size = 1000;
     if (w->o.log_page_size <= 0)
@@ -1574,15 +1602,64 @@ enum ab_rc conn_wats_init_with(const struct config_provider *cfg, struct client 
     return AB_OK;
 }
 
+/* The options of a provider's `wats:` section (config.h struct config_wats;
+ * its defaults are the connector's). */
+static void opts_from_config(const struct config_provider *cfg, struct conn_wats_opts *o)
+{
+    const struct config_wats *c = &cfg->wats;
+    conn_wats_opts_default(o);
+    if (!c->paging) /* a zeroed config_provider (tests): the defaults */
+        return;
+    o->paging = strcmp(c->paging, "keyset") == 0 ? CONN_WATS_PAGING_KEYSET : CONN_WATS_PAGING_SKIP;
+    o->page_size = (int)c->page_size;
+    o->log_page_size = (int)c->log_page_size;
+    o->report_page_size = (int)c->report_page_size;
+    o->lookup_batch = (int)c->lookup_batch;
+    o->incremental_via_log = c->incremental_via_log;
+    o->log_tiebreak = c->log_tiebreak;
+    o->status_for_changed = c->status_for_changed;
+    o->derive_status = c->derive_status;
+    o->default_warning_pct = c->default_warning_pct;
+    o->default_alarm_pct = c->default_alarm_pct;
+    o->send_dates = c->send_dates && strcmp(c->send_dates, "naive") == 0 ? CONN_WATS_DATE_NAIVE
+                                                                         : CONN_WATS_DATE_UTC_Z;
+    o->naive_offset_min = (int)c->naive_offset_min;
+    o->usage_endpoint = !c->usage_endpoint                       ? CONN_WATS_USAGE_COUNT
+                        : strcmp(c->usage_endpoint, "auto") == 0 ? CONN_WATS_USAGE_AUTO
+                        : strcmp(c->usage_endpoint, "set_total_count") == 0
+                            ? CONN_WATS_USAGE_SET_TOTAL
+                            : CONN_WATS_USAGE_COUNT;
+    o->set_total_param = c->set_total_param;
+    o->set_running_param = c->set_running_param;
+    o->external_from_param = c->external_from_param;
+    o->external_to_param = c->external_to_param;
+    o->report_cursor_field = c->report_cursor_field;
+    o->reports_count_usage =
+        (struct conn_wats_types){c->reports_count_usage_types.v, c->reports_count_usage_types.n};
+    o->calibration_external =
+        (struct conn_wats_types){c->calibration_external_types.v, c->calibration_external_types.n};
+    o->maintenance_external =
+        (struct conn_wats_types){c->maintenance_external_types.v, c->maintenance_external_types.n};
+    o->external_sentinel = c->external_sentinel;
+    o->external_sentinel_value = c->external_sentinel_value;
+    o->due_tolerance_ms = c->due_tolerance_ms;
+    o->max_retries = (int)c->max_retries;
+    o->retry_base_ms = c->retry_base_ms;
+    o->retry_cap_ms = c->retry_cap_ms;
+    o->server_version = c->server_version;
+    o->default_type = c->default_type;
+    if (c->requests_per_minute > 0)
+        o->requests_per_minute = c->requests_per_minute;
+    else if (cfg->rate_limit.requests_per_second > 0)
+        o->requests_per_minute = cfg->rate_limit.requests_per_second * 60.0;
+}
+
 static enum ab_rc wats_init(const struct config_provider *cfg, struct client *client, void **ctx,
                             char *err, size_t errlen)
 {
-    /* TODO(config): read a `wats:` section of the provider (keys listed in
-     * docs/connectors/wats.md, "Configuration") once config.c has it; the
-     * defaults apply until then. */
     struct conn_wats_opts o;
-    conn_wats_opts_default(&o);
-    if (cfg->rate_limit.requests_per_second > 0)
+    opts_from_config(cfg, &o);
+    if (!cfg->wats.paging && cfg->rate_limit.requests_per_second > 0)
         o.requests_per_minute = cfg->rate_limit.requests_per_second * 60.0;
     return conn_wats_init_with(cfg, client, &o, ctx, err, errlen);
 }

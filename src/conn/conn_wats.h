@@ -8,9 +8,9 @@
  * derivation), exported so unit tests can check them without a network.
  *
  * The connector's behaviour for what the contract marks [inferred] is held
- * in struct conn_wats_opts. init fills it with the defaults below (the
- * configuration schema has no `wats:` section yet); conn_wats_init_with()
- * takes explicit options (tests, and the engine once the keys exist).
+ * in struct conn_wats_opts. init fills it from the provider's `wats:`
+ * section (struct config_wats; the defaults below where a key is unset);
+ * conn_wats_init_with() takes explicit options (tests).
  * docs/connectors/wats.md documents the mapping, endpoints and options.
  *
  * Thread-safety: the helpers are pure unless noted; a connector context may
@@ -55,6 +55,15 @@ struct conn_wats_types {
     size_t n;
 };
 
+/* A hub meter pushed to this provider (the provider's usage.meters): pulled
+ * assets declare WATS's count for it as provider_meters.HUB.total, which the
+ * store keeps as the usage baseline (docs/connectors/wats.md, "Usage
+ * baseline"). */
+struct conn_wats_meter {
+    const char *hub_meter; /* hub meter type, e.g. "cycles" */
+    bool running;          /* target running_count: WATS's runningCount, else totalCount */
+};
+
 struct conn_wats_opts {
     int page_size;        /* $top of asset pages; default 1000 (the server's default) */
     int log_page_size;    /* $top of Asset/Log pages; default 200 */
@@ -92,6 +101,9 @@ struct conn_wats_opts {
     int64_t types_ttl_ms;           /* re-read asset types after this; default 5 min */
     const char *server_version;     /* skip /api/App/Version and assume this (NULL: ask) */
     const char *default_type;       /* WATS type name for assets pushed without one (NULL) */
+    const struct conn_wats_meter *meters; /* hub meters pushed here; init fills them from
+                                             usage.meters when n_meters is 0 */
+    size_t n_meters;
 };
 
 /* The defaults listed above. */
@@ -218,6 +230,9 @@ const char *conn_wats_level_name(int level);
 
 /* Translate one WATS asset (GET /api/Asset item) into a canonical record:
  * native_id = serialNumber, revision -1, modified_at INT64_MIN, doc in a.
+ * For each of o->meters the doc declares WATS's count as
+ * provider_meters.HUB_METER.total (the store's usage baseline; left out when
+ * the asset has no such count).
  * t is the asset's type (NULL when unknown), status_answer the asset's
  * /Status answer or NULL. AB_EINVAL without a serialNumber. */
 enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type *t,

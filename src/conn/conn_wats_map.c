@@ -623,6 +623,22 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
     if (level >= 0)
         json_object_set_new(at, "wats_status", json_string(conn_wats_level_name(level)));
     json_object_set_new(d, "attributes", at);
+    /* WATS's counts for the hub meters pushed here: the store records them
+     * as the usage baseline when the asset is linked (store.md) */
+    json_t *pm = NULL;
+    for (size_t i = 0; i < o->n_meters; i++) {
+        const struct conn_wats_meter *m = &o->meters[i];
+        double v = jnum(in, m->running ? "runningCount" : "totalCount");
+        if (!m->hub_meter || isnan(v) || v < 0)
+            continue;
+        if (!pm)
+            pm = json_object();
+        json_t *one = json_object();
+        set_num(one, "total", v);
+        json_object_set_new(pm, m->hub_meter, one);
+    }
+    if (pm)
+        json_object_set_new(d, "provider_meters", pm);
     out->doc = conn_arena_own(a, d);
     return AB_OK;
 }

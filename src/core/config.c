@@ -471,6 +471,195 @@ static void print_mode(const struct conf_ctx *c, const struct conf_entry *e, con
                       config_mode_names[p->mode[d]]);
 }
 
+/* ---- providers.NAME.wats ------------------------------------------------ */
+
+static const char *const wats_paging[] = {"skip", "keyset", NULL};
+static const char *const wats_send_dates[] = {"utc_z", "naive", NULL};
+static const char *const wats_usage_endpoints[] = {"count", "set_total_count", "auto", NULL};
+
+/* Inclusive ranges of the numeric wats keys, by key name. */
+static const struct {
+    const char *name;
+    double min, max;
+} wats_ranges[] = {
+    {"page_size", 1, 1000},
+    {"log_page_size", 1, 1000},
+    {"report_page_size", 1, 10000},
+    {"lookup_batch", 1, 100},
+    {"default_warning_pct", 0, 100},
+    {"default_alarm_pct", 0, 100},
+    {"max_retries", 0, 10},
+    {"requests_per_minute", 0, 1e6},
+    {"due_tolerance", 0, 366.0 * 86400000},
+    {"retry_base", 1, 3600000},
+    {"retry_cap", 1, 3600000},
+};
+
+static void check_wats_range(struct conf_ctx *c, const struct conf_entry *e,
+                             const struct conf_node *node, const char *path, void *base)
+{
+    if (!node || node->is_null)
+        return;
+    double v;
+    if (e->type == CONF_NUMBER) {
+        memcpy(&v, (char *)base + e->offset, sizeof(v));
+    } else {
+        int64_t i;
+        memcpy(&i, (char *)base + e->offset, sizeof(i));
+        v = (double)i;
+    }
+    for (size_t i = 0; i < sizeof(wats_ranges) / sizeof(wats_ranges[0]); i++) {
+        if (!str_eq(e->name, wats_ranges[i].name))
+            continue;
+        if (v < wats_ranges[i].min || v > wats_ranges[i].max) {
+            bool ms = e->type == CONF_DURATION;
+            conf_error(c, node->line, node->column, e->doc, "'%s' must be from %g%s to %g%s", path,
+                       ms ? wats_ranges[i].min / 1000 : wats_ranges[i].min, ms ? "s" : "",
+                       ms ? wats_ranges[i].max / 1000 : wats_ranges[i].max, ms ? "s" : "");
+        }
+        return;
+    }
+}
+
+/* "Z", "UTC", "+HH:MM", "-HH:MM", "+HHMM", "+HH" -> minutes east of UTC. */
+static bool parse_utc_offset(const char *s, int64_t *min)
+{
+    if (str_eq(s, "Z") || str_eq(s, "UTC") || str_eq(s, "0")) {
+        *min = 0;
+        return true;
+    }
+    if (s[0] != '+' && s[0] != '-')
+        return false;
+    int sign = s[0] == '-' ? -1 : 1;
+    const char *p = s + 1;
+    int d[4], n = 0;
+    for (; *p && n < 4; p++) {
+        if (*p == ':' && n == 2)
+            continue;
+        if (*p < '0' || *p > '9')
+            return false;
+        d[n++] = *p - '0';
+    }
+    if (*p || (n != 2 && n != 4))
+        return false;
+    int hh = d[0] * 10 + d[1], mm = n == 4 ? d[2] * 10 + d[3] : 0;
+    if (hh > 14 || mm > 59)
+        return false;
+    *min = sign * (hh * 60 + mm);
+    return true;
+}
+
+static void check_wats_offset(struct conf_ctx *c, const struct conf_entry *e,
+                              const struct conf_node *node, const char *path, void *base)
+{
+    struct config_wats *w = base;
+    (void)e;
+    w->naive_offset_min = 0;
+    if (w->naive_offset && !parse_utc_offset(w->naive_offset, &w->naive_offset_min)) {
+        unsigned line, col;
+        pos(node, false, &line, &col);
+        conf_error(c, line, col, "write an offset east of UTC such as +02:00, -05:00 or Z",
+                   "'%s' is not a UTC offset: %s", path,
+                   node ? conf_shown(c, node, false) : w->naive_offset);
+    }
+}
+
+static void check_wats(struct conf_ctx *c, const struct conf_entry *e, const struct conf_node *node,
+                       const char *path, void *base)
+{
+    const struct config_provider *p = base;
+    (void)e;
+    bool set = node && (node->kind != CONF_NODE_MAP || node->n_pairs > 0);
+    if (set && p->type && !str_eq(p->type, "wats")) {
+        unsigned line, col;
+        pos(node, true, &line, &col);
+        conf_error(c, line, col,
+                   "remove the section, or set 'type: wats' if this provider is a WATS server",
+                   "'%s' is only for providers of type wats; provider '%s' has type %s", path,
+                   p->name, p->type);
+    }
+    if (p->wats.retry_cap_ms < p->wats.retry_base_ms) {
+        const struct conf_node *v = conf_map_get(node, "retry_cap");
+        unsigned line, col;
+        pos(v ? v : node, v == NULL, &line, &col);
+        conf_error(c, line, col, "raise retry_cap or lower retry_base",
+                   "'%s.retry_cap' must not be below '%s.retry_base'", path, path);
+    }
+}
+
+/* A string list: a sequence of scalars, or one comma-separated scalar. */
+static void decode_string_list(struct conf_ctx *c, const struct conf_entry *e,
+                               const struct conf_node *node, const char *path, void *base)
+{
+    struct config_string_list *l = (void *)((char *)base + e->offset);
+    memset(l, 0, sizeof(*l));
+    if (!node)
+        return;
+    struct arena *a = conf_arena(c);
+    const char **v = NULL;
+    size_t n = 0, cap = 0;
+    if (node->kind == CONF_NODE_MAP) {
+        conf_error(c, node->line, node->column,
+                   "write a list such as [ICT fixture, Torque tool] or one comma-separated string",
+                   "'%s' must be a list of strings, found a mapping", path);
+        return;
+    }
+    size_t items = node->kind == CONF_NODE_SEQ ? node->n_items : 1;
+    for (size_t i = 0; i < items; i++) {
+        const struct conf_node *it = node->kind == CONF_NODE_SEQ ? node->items[i] : node;
+        const char *ipath =
+            node->kind == CONF_NODE_SEQ ? arena_printf(a, "%s[%zu]", path, i) : path;
+        if (it->kind != CONF_NODE_SCALAR) {
+            conf_error(c, it->line, it->column, "each item is one type name or id",
+                       "'%s' must be a string", ipath);
+            continue;
+        }
+        const char *text = conf_scalar(c, it, ipath, "a string", NULL);
+        if (!text)
+            continue;
+        /* split on commas, trim blanks */
+        const char *p = text;
+        for (;;) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const char *b = p;
+            while (len && (*b == ' ' || *b == '\t')) {
+                b++;
+                len--;
+            }
+            while (len && (b[len - 1] == ' ' || b[len - 1] == '\t'))
+                len--;
+            if (len) {
+                v = arena_grow(a, v, n, &cap, sizeof(*v));
+                char *s = arena_alloc(a, len + 1);
+                memcpy(s, b, len);
+                s[len] = '\0';
+                v[n++] = s;
+            }
+            if (!end)
+                break;
+            p = end + 1;
+        }
+    }
+    l->v = v;
+    l->n = n;
+}
+
+static void print_string_list(const struct conf_ctx *c, const struct conf_entry *e,
+                              const void *base, FILE *out, int indent)
+{
+    const struct config_string_list *l = (const void *)((const char *)base + e->offset);
+    (void)c;
+    (void)indent;
+    (void)fputs(" [", out);
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            (void)fputs(", ", out);
+        conf_print_quoted(out, l->v[i]);
+    }
+    (void)fputs("]\n", out);
+}
+
 /* ---- the schema --------------------------------------------------------- */
 
 #define OFF(type, field) offsetof(struct type, field)
@@ -795,6 +984,212 @@ static const struct conf_entry usage_entries[] = {
      .doc = "hub meter types pushed to this provider"},
     CONF_END};
 
+#define WATS_OFF(field) OFF(config_wats, field)
+
+static const struct conf_entry wats_entries[] = {
+    {.name = "paging",
+     .type = CONF_ENUM,
+     .def = "skip",
+     .values = wats_paging,
+     .offset = WATS_OFF(paging),
+     .doc = "asset pages by $skip, or keyset ($filter=assetId gt LAST) for servers that ignore "
+            "$skip"},
+    {.name = "page_size",
+     .type = CONF_INT,
+     .def = "1000",
+     .check = check_wats_range,
+     .offset = WATS_OFF(page_size),
+     .doc = "$top of asset pages (1 to 1000)"},
+    {.name = "log_page_size",
+     .type = CONF_INT,
+     .def = "200",
+     .check = check_wats_range,
+     .offset = WATS_OFF(log_page_size),
+     .doc = "$top of asset log pages (1 to 1000)"},
+    {.name = "report_page_size",
+     .type = CONF_INT,
+     .def = "500",
+     .check = check_wats_range,
+     .offset = WATS_OFF(report_page_size),
+     .doc = "$top of report header pages (1 to 10000)"},
+    {.name = "lookup_batch",
+     .type = CONF_INT,
+     .def = "20",
+     .check = check_wats_range,
+     .offset = WATS_OFF(lookup_batch),
+     .doc = "serial numbers looked up per `or` filter (1 to 100; 1: one request per asset)"},
+    {.name = "incremental_via_log",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = WATS_OFF(incremental_via_log),
+     .doc = "incremental pulls read the asset log; false: every pull is a full pass"},
+    {.name = "log_tiebreak",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = WATS_OFF(log_tiebreak),
+     .doc = "log filter with a logId tie-break; false: `date ge` and skip seen entries"},
+    {.name = "status_for_changed",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = WATS_OFF(status_for_changed),
+     .doc = "read /api/Asset/Status for the assets the log names"},
+    {.name = "derive_status",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = WATS_OFF(derive_status),
+     .doc = "derive warning/alarm from counts, dates and the type's limits"},
+    {.name = "default_warning_pct",
+     .type = CONF_NUMBER,
+     .def = "80",
+     .check = check_wats_range,
+     .offset = WATS_OFF(default_warning_pct),
+     .doc = "warning threshold (percent) of types that have none"},
+    {.name = "default_alarm_pct",
+     .type = CONF_NUMBER,
+     .def = "100",
+     .check = check_wats_range,
+     .offset = WATS_OFF(default_alarm_pct),
+     .doc = "alarm threshold (percent) of types that have none"},
+    {.name = "send_dates",
+     .type = CONF_ENUM,
+     .def = "utc_z",
+     .values = wats_send_dates,
+     .offset = WATS_OFF(send_dates),
+     .doc = "dateTime parameters as UTC with Z, or naive (no zone) at naive_offset"},
+    {.name = "naive_offset",
+     .type = CONF_STRING,
+     .def = "Z",
+     .check = check_wats_offset,
+     .offset = WATS_OFF(naive_offset),
+     .doc = "UTC offset of dates without a zone (+HH:MM, -HH:MM or Z)"},
+    {.name = "usage_endpoint",
+     .type = CONF_ENUM,
+     .def = "count",
+     .values = wats_usage_endpoints,
+     .offset = WATS_OFF(usage_endpoint),
+     .doc = "usage totals by Count?totalCount=, 25.3 SetTotalCount, or auto (SetTotalCount on "
+            "25.3+)"},
+    {.name = "set_total_param",
+     .type = CONF_STRING,
+     .def = "totalCount",
+     .offset = WATS_OFF(set_total_param),
+     .doc = "value parameter of SetTotalCount"},
+    {.name = "set_running_param",
+     .type = CONF_STRING,
+     .def = "runningCount",
+     .offset = WATS_OFF(set_running_param),
+     .doc = "value parameter of SetRunningCount"},
+    {.name = "external_from_param",
+     .type = CONF_STRING,
+     .def = "fromDate",
+     .offset = WATS_OFF(external_from_param),
+     .doc = "performed-date parameter of Calibration|Maintenance/External"},
+    {.name = "external_to_param",
+     .type = CONF_STRING,
+     .def = "toDate",
+     .offset = WATS_OFF(external_to_param),
+     .doc = "next-date parameter of Calibration|Maintenance/External"},
+    {.name = "report_cursor_field",
+     .type = CONF_STRING,
+     .def = "timeStamp",
+     .offset = WATS_OFF(report_cursor_field),
+     .doc = "report header field used as the cursor ($filter/$orderby)"},
+    {.name = "reports_count_usage_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = WATS_OFF(reports_count_usage_types),
+     .doc = "asset types (names or ids) whose usage WATS reports count: no usage is pushed"},
+    {.name = "calibration_external_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = WATS_OFF(calibration_external_types),
+     .doc = "asset types whose calibration interval is External (25.3)"},
+    {.name = "maintenance_external_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = WATS_OFF(maintenance_external_types),
+     .doc = "asset types whose maintenance interval is External (25.3)"},
+    {.name = "external_sentinel",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = WATS_OFF(external_sentinel),
+     .doc = "also treat an interval equal to external_sentinel_value as External"},
+    {.name = "external_sentinel_value",
+     .type = CONF_NUMBER,
+     .def = "-2",
+     .offset = WATS_OFF(external_sentinel_value),
+     .doc = "the interval value that means External"},
+    {.name = "due_tolerance",
+     .type = CONF_DURATION,
+     .def = "24h",
+     .check = check_wats_range,
+     .offset = WATS_OFF(due_tolerance_ms),
+     .doc = "WATS's next due date may differ this much from the system of record's"},
+    {.name = "requests_per_minute",
+     .type = CONF_NUMBER,
+     .def = "0",
+     .check = check_wats_range,
+     .offset = WATS_OFF(requests_per_minute),
+     .doc = "connector-wide request ceiling; 0: rate_limit x 60 when set, else 500"},
+    {.name = "max_retries",
+     .type = CONF_INT,
+     .def = "2",
+     .check = check_wats_range,
+     .offset = WATS_OFF(max_retries),
+     .doc = "retries of a read on 429, 408, 5xx or a request not sent (0 to 10)"},
+    {.name = "retry_base",
+     .type = CONF_DURATION,
+     .def = "500ms",
+     .check = check_wats_range,
+     .offset = WATS_OFF(retry_base_ms),
+     .doc = "first retry delay of a read (full jitter)"},
+    {.name = "retry_cap",
+     .type = CONF_DURATION,
+     .def = "10s",
+     .check = check_wats_range,
+     .offset = WATS_OFF(retry_cap_ms),
+     .doc = "longest wait before a read's retry, Retry-After included"},
+    {.name = "server_version",
+     .type = CONF_STRING,
+     .offset = WATS_OFF(server_version),
+     .doc = "assume this server version instead of asking /api/App/Version"},
+    {.name = "default_type",
+     .type = CONF_STRING,
+     .offset = WATS_OFF(default_type),
+     .doc = "WATS asset type name for assets pushed without one"},
+    CONF_END};
+
+static const struct conf_entry wats_map = {.name = "wats",
+                                           .type = CONF_MAP,
+                                           .entries = wats_entries,
+                                           .offset = OFF(config_provider, wats),
+                                           .doc = "WATS connector options"};
+
+/* `wats:` decodes as a mapping; it is printed only for providers of type
+ * wats (so a printed configuration loads again). */
+static void decode_wats(struct conf_ctx *c, const struct conf_entry *e,
+                        const struct conf_node *node, const char *path, void *base)
+{
+    (void)e;
+    conf_decode_entry(c, &wats_map, node, path, base);
+}
+
+static void print_wats(const struct conf_ctx *c, const struct conf_entry *e, const void *base,
+                       FILE *out, int indent)
+{
+    const struct config_provider *p = base;
+    (void)e;
+    if (!p->type || !str_eq(p->type, "wats")) {
+        (void)fputs(" {}\n", out);
+        return;
+    }
+    (void)fputc('\n', out);
+    conf_print(c, wats_entries, &p->wats, out, indent + 2);
+}
+
 static const struct conf_entry provider_entries[] = {
     {.name = "type",
      .type = CONF_ENUM,
@@ -847,6 +1242,12 @@ static const struct conf_entry provider_entries[] = {
      .entries = usage_entries,
      .offset = OFF(config_provider, usage),
      .doc = "meter totals pushed to this provider"},
+    {.name = "wats",
+     .type = CONF_CUSTOM,
+     .decode = decode_wats,
+     .print = print_wats,
+     .check = check_wats,
+     .doc = "WATS connector options (type wats only)"},
     CONF_END};
 
 static const struct conf_entry provider_item = {.name = "provider",

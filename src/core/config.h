@@ -7,6 +7,7 @@
  *   store:    backend, data_dir, path, synchronous, retention
  *   log:      level, format, file
  *   tenants:  NAME: {providers, system_of_record, sites, rules}
+ *             (a provider of type wats may carry a `wats:` section)
  *
  * Every key is documented in examples/assetbridge.yaml and docs/configuration.md.
  * Later issues add keys by extending the schema in config.c and the structs
@@ -151,6 +152,52 @@ struct config_usage {
     size_t n_meters;
 };
 
+/* A list of strings: a YAML sequence (`[a, b]`) or one comma-separated
+ * string ("a, b"); items are trimmed, empty items dropped. */
+struct config_string_list {
+    const char *const *v;
+    size_t n;
+};
+
+/* `providers.NAME.wats`: the WATS connector's options for what the contract
+ * sheet marks [inferred] (docs/connectors/wats.md, "Configuration"). Only a
+ * provider of type wats may have the section; the defaults below apply to
+ * every wats provider without one. */
+struct config_wats {
+    const char *paging;              /* skip (default) or keyset */
+    int64_t page_size;               /* $top of asset pages, 1..1000; default 1000 */
+    int64_t log_page_size;           /* $top of Asset/Log pages, 1..1000; default 200 */
+    int64_t report_page_size;        /* $top of report header pages, 1..10000; default 500 */
+    int64_t lookup_batch;            /* serial numbers per `or` filter, 1..100; default 20 */
+    bool incremental_via_log;        /* default true; false: every pull is a full pass */
+    bool log_tiebreak;               /* default true; false: `date ge D` */
+    bool status_for_changed;         /* GET Asset/Status for changed assets; default true */
+    bool derive_status;              /* warning/alarm from the type limits; default true */
+    double default_warning_pct;      /* types without thresholds; default 80 */
+    double default_alarm_pct;        /* default 100 */
+    const char *send_dates;          /* utc_z (default) or naive */
+    const char *naive_offset;        /* "+HH:MM" / "-HH:MM" / "Z"; default "Z" */
+    int64_t naive_offset_min;        /* naive_offset in minutes east of UTC (derived) */
+    const char *usage_endpoint;      /* count (default), set_total_count or auto */
+    const char *set_total_param;     /* default "totalCount" */
+    const char *set_running_param;   /* default "runningCount" */
+    const char *external_from_param; /* default "fromDate" */
+    const char *external_to_param;   /* default "toDate" */
+    const char *report_cursor_field; /* default "timeStamp" */
+    struct config_string_list reports_count_usage_types;  /* type names or ids; default none */
+    struct config_string_list calibration_external_types; /* default none */
+    struct config_string_list maintenance_external_types; /* default none */
+    bool external_sentinel;         /* interval == external_sentinel_value is External; false */
+    double external_sentinel_value; /* default -2 */
+    int64_t due_tolerance_ms;       /* next-due comparison; default 24 h */
+    double requests_per_minute;     /* 0 (default): rate_limit x 60 when set, else 500 */
+    int64_t max_retries;            /* retries of a read, 0..10; default 2 */
+    int64_t retry_base_ms;          /* default 500 ms */
+    int64_t retry_cap_ms;           /* default 10 s; not below retry_base */
+    const char *server_version;     /* NULL (default): ask /api/App/Version */
+    const char *default_type;       /* NULL (default): none */
+};
+
 struct config_provider {
     const char *name; /* key in the providers map */
     const char *type; /* one of config_provider_types */
@@ -163,6 +210,7 @@ struct config_provider {
     struct config_entity *entities;
     size_t n_entities;
     struct config_usage usage;
+    struct config_wats wats; /* `wats:`; only for type wats (defaults otherwise) */
 };
 
 struct config_system_of_record {

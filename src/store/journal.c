@@ -5,10 +5,13 @@
  */
 #include "store/journal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/log.h"
 #include "store/events.h"
 #include "store/store_int.h"
 
@@ -429,5 +432,53 @@ enum ab_rc store_mapping_exception_close(struct store_tx *tx, const char *tenant
         rc = store_step_done(tx->db, st);
     if (!rc && tx->db->ops->changes(tx->db->conn) == 0)
         rc = AB_ECONFLICT; /* unknown, or no longer open */
+    return rc;
+}
+
+/* ---- outbox effects that differ ------------------------------------------------- */
+
+enum ab_rc store_mapping_exception_outbox(struct store_tx *tx,
+                                          const struct store_outbox_mismatch *m,
+                                          const char **id_out, struct arena *a)
+{
+    json_error_t je;
+    json_t *payload = m->payload ? json_loads(m->payload, 0, &je) : NULL;
+    const char *native = json_string_value(json_object_get(payload, "asset_native_id"));
+    char fallback[40];
+    if (!native || !*native) {
+        snprintf(fallback, sizeof(fallback), "outbox/%lld", (long long)m->outbox_id);
+        native = fallback;
+    }
+    char *scrubbed = m->response ? log_scrub(m->response) : NULL;
+    json_t *change =
+        json_pack("{s:I, s:s?, s:s?, s:O?, s:s?}", "outbox_id", (json_int_t)m->outbox_id, "action",
+                  m->action, "subject", m->subject, "payload", payload, "response", scrubbed);
+    char *ctext = change ? json_dumps(change, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(change);
+    enum ab_rc rc = AB_EINTERNAL;
+    const char *id = NULL;
+    if (ctext) {
+        struct store_mapping_exception e = {0};
+        e.tenant = m->tenant;
+        e.provider = m->provider;
+        e.entity = m->entity;
+        e.native_id = native;
+        e.reason = m->reason ? m->reason : "effect_mismatch";
+        e.message = m->message ? m->message : "the provider's effect differs from the hub";
+        e.candidates = "[]";
+        e.change = ctext;
+        rc = store_mapping_exception_add(tx, &e, &id, a);
+        if (!rc) {
+            char line[600];
+            snprintf(line, sizeof(line), "outbox #%lld done, but %s: %s (mapping exception %s)",
+                     (long long)m->outbox_id, e.reason, e.message, id ? id : "?");
+            rc = store_sync_log_add(tx, m->tenant, m->provider, m->entity, native, "warn", line);
+        }
+    }
+    free(ctext);
+    free(scrubbed);
+    json_decref(payload);
+    if (!rc && id_out)
+        *id_out = id;
     return rc;
 }

@@ -153,6 +153,35 @@ enum ab_rc store_mapping_exceptions_list(struct store_read *r, const char *tenan
                                          struct store_mapping_exception **out /* OUT */,
                                          size_t *n /* OUT */) AB_MUST_CHECK;
 
+/* An outbox item the provider accepted whose effect does not match the hub
+ * (a connector's conn_result.mapping_exception, e.g. WATS computed another
+ * next calibration date than the system of record's). */
+struct store_outbox_mismatch {
+    const char *tenant, *provider;
+    int64_t outbox_id;
+    const char *entity, *action, *subject; /* the item's */
+    const char *payload;                   /* the item's payload (JSON text) */
+    const char *reason;                    /* the connector's error_class, e.g. "due_date_mismatch";
+                                              NULL: "effect_mismatch" */
+    const char *message;                   /* conn_result.mapping_exception: for a person */
+    const char *response; /* conn_result.response (JSON or text, may be NULL); scrubbed here */
+};
+
+/* Record an open mapping exception for m in the running job (the job that
+ * completes the item): provider, entity, native_id = the payload's
+ * asset_native_id (else "outbox/ID"), reason, message, candidates [] and
+ * change {"outbox_id", "action", "subject", "payload", "response"}; a
+ * mapping.exception event (store_mapping_exception_add: an open exception
+ * of the same provider, entity, native id and reason is updated instead of
+ * repeated) and a "warn" sync-log line naming the item. Such an exception
+ * is closed with action ignore once a person has reconciled the provider
+ * and the system of record; link and create do not apply (AB_EINVAL).
+ * *id_out (may be NULL) gets its id in a. Storage errors only. */
+enum ab_rc store_mapping_exception_outbox(struct store_tx *tx,
+                                          const struct store_outbox_mismatch *m,
+                                          const char **id_out /* OUT */,
+                                          struct arena *a) AB_MUST_CHECK;
+
 /* Mark resolved or ignored with a resolution document. */
 enum ab_rc store_mapping_exception_close(struct store_tx *tx, const char *tenant, const char *id,
                                          const char *state, const char *resolution) AB_MUST_CHECK;

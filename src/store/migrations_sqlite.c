@@ -317,7 +317,26 @@ static const char *const v5[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5};
+/* 5 -> 6: usage baselines: per (provider, native id, hub meter), the
+ * provider's own total when the hub linked the asset minus the hub meter's
+ * value then, so the provider is sent baseline + the hub's total (usage.c,
+ * baselines.c) */
+static const char *const v6[] = {
+    "CREATE TABLE usage_baselines ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  native_id TEXT NOT NULL,"
+    "  meter TEXT NOT NULL,"
+    "  asset_ref TEXT NOT NULL,"
+    "  provider_total REAL NOT NULL,"
+    "  hub_value REAL NOT NULL,"
+    "  baseline REAL NOT NULL,"
+    "  captured_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, native_id, meter)) STRICT, WITHOUT ROWID",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

@@ -18,6 +18,7 @@
 #include "model/asset.h"
 #include "model/digest.h"
 #include "store/assets.h"
+#include "store/baselines.h"
 #include "store/events.h"
 #include "store/journal.h"
 #include "store/store_int.h"
@@ -391,6 +392,7 @@ static enum ab_rc apply_asset(struct store_tx *tx, const struct store_record *re
     }
     json_t *patch = json_deep_copy(rec->doc);
     json_object_del(patch, "asset_ref");
+    json_object_del(patch, "provider_meters"); /* usage baselines, not asset fields */
     struct model_asset merged;
     struct model_error err;
     rc = model_asset_merge(a, &base.asset, patch, &merged, &err);
@@ -423,6 +425,12 @@ static enum ab_rc apply_asset(struct store_tx *tx, const struct store_record *re
         if (rc)
             return rc;
     }
+    /* the provider's own totals for hub meters: the usage baselines (a new
+     * link replaces them; an existing one keeps the first seen) */
+    rc = store_usage_baselines_capture(tx, rec->tenant, rec->provider, rec->native_id, ref,
+                                       json_object_get(rec->doc, "provider_meters"), need_link);
+    if (rc)
+        return rc;
     res->subject = ref;
     res->outcome = put.created                ? STORE_UPSERT_CREATED
                    : put.changed || need_link ? STORE_UPSERT_UPDATED
@@ -691,6 +699,14 @@ enum ab_rc store_mapping_exception_resolve(struct store_tx *tx, const char *tena
     if (!change)
         return AB_EINTERNAL;
     arena_on_cleanup(a, json_decref_fn, change);
+    if (json_object_get(change, "outbox_id") && action != STORE_RESOLVE_IGNORE) {
+        /* an outbox item's effect that differs (store_mapping_exception_outbox) */
+        say(res,
+            "mapping exception '%s' is about what %s did with an outbox item: fix it at the "
+            "provider or the system of record, then close it with action ignore",
+            id, e.provider);
+        return AB_EINVAL;
+    }
     struct store_record rec = {0};
     rec.tenant = tenant;
     rec.provider = e.provider;

@@ -13,7 +13,9 @@
  *     by delta_threshold or more from the last acknowledged total (no
  *     acknowledgement yet counts as 0 acknowledged);
  *   - priority 0 (plant_critical) unless the provider's "meter" entity (else
- *     its "reading" entity) is configured with severity reporting (1).
+ *     its "reading" entity) is configured with severity reporting (1);
+ *   - the payload carries "provider_baseline" when a usage baseline was
+ *     captured for (provider, native id, hub meter) (baselines.h).
  */
 #include <jansson.h>
 #include <math.h>
@@ -24,6 +26,7 @@
 #include "core/str.h"
 #include "core/timefmt.h"
 #include "model/meter.h"
+#include "store/baselines.h"
 #include "store/journal.h"
 #include "store/outbox.h"
 #include "store/readings_int.h"
@@ -170,6 +173,16 @@ static enum ab_rc queue_one(struct store_tx *tx, struct store_usage_links *u,
         return AB_EINTERNAL;
     if (mt && mt->unit[0])
         json_object_set_new(pl, "unit", json_string(mt->unit));
+    double baseline;
+    bool has_baseline;
+    enum ab_rc brc = store_usage_baseline_get(tx, u->tenant, p->name, native_id, m->meter_type,
+                                              &baseline, &has_baseline);
+    if (brc) {
+        json_decref(pl);
+        return brc;
+    }
+    if (has_baseline)
+        json_object_set_new(pl, "provider_baseline", json_real(baseline));
     char *text = json_dumps(pl, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(pl);
     if (!text)

@@ -576,8 +576,13 @@ struct outcome_job {
     struct arena *a;
     bool decided;          /* record_outcome ran: kind and the fields are final */
     const char *native_id; /* what the provider created (conn_result.native_id), or NULL */
-    bool usage;            /* a usage item: record its total as acknowledged on completion */
-    double usage_total;    /* the absolute total it carries */
+    /* conn_result.mapping_exception: the provider took the item but its effect
+     * differs from the hub's (a next due date it computed otherwise): the
+     * item is done, and a mapping exception is opened for a person */
+    const char *mismatch;
+    const char *note;   /* completed without a call: why (kept on the done row) */
+    bool usage;         /* a usage item: record its total as acknowledged on completion */
+    double usage_total; /* the absolute total it carries */
 };
 
 static enum ab_rc outcome_fn(struct store_tx *tx, void *arg);
@@ -641,7 +646,25 @@ static enum ab_rc outcome_fn(struct store_tx *tx, void *arg)
     case OUT_COMPLETE:
     case OUT_DEAD: break;
     }
-    if (j->kind == OUT_COMPLETE) {
+    if (j->kind == OUT_COMPLETE && j->mismatch) {
+        rc = store_outbox_complete_note(tx, tenant, it->id, j->lease, j->mismatch);
+        struct store_outbox_mismatch m = {
+            .tenant = tenant,
+            .provider = it->provider,
+            .outbox_id = it->id,
+            .entity = it->entity,
+            .action = it->action,
+            .subject = it->subject,
+            .payload = it->payload,
+            .reason = j->cls,
+            .message = j->mismatch,
+            .response = j->response,
+        };
+        if (!rc)
+            rc = store_mapping_exception_outbox(tx, &m, NULL, j->a);
+    } else if (j->kind == OUT_COMPLETE && j->note) {
+        rc = store_outbox_complete_note(tx, tenant, it->id, j->lease, j->note);
+    } else if (j->kind == OUT_COMPLETE) {
         rc = store_outbox_complete(tx, tenant, it->id, j->lease);
         if (!rc && j->usage && it->coalesce_key)
             rc = store_usage_ack_put(tx, tenant, it->provider, it->coalesce_key, j->usage_total);
@@ -948,6 +971,17 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
 
     struct conn_result res;
     enum ab_rc rc = conn_push(p->ops, p->ctx, &ci, a, &res);
+    if (rc == AB_EUNSUPPORTED && (strcmp(it->action, "record_calibration") == 0 ||
+                                  strcmp(it->action, "push_reading") == 0)) {
+        /* fanned out to every linked provider: one that does not take it
+         * has nothing to do (an item routed to it by name is a dead letter) */
+        breaker_success(p->br);
+        j->kind = OUT_COMPLETE;
+        j->note = arena_printf(a, "not delivered: the %s connector does not take %s", p->ops->name,
+                               it->action);
+        record_outcome(j);
+        goto out;
+    }
     if (rc == AB_EUNSUPPORTED) {
         breaker_success(p->br);
         res.outcome = CONN_PERMANENT;
@@ -969,6 +1003,7 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     j->msg = res.message;
     j->response = res.response;
     j->native_id = res.native_id;
+    j->mismatch = res.outcome == CONN_OK ? res.mapping_exception : NULL;
     bool throttled = res.error_class && strcmp(res.error_class, "throttled") == 0;
     switch (res.outcome) {
     case CONN_OK:

@@ -12,9 +12,15 @@ with a `wats` provider pointing at `assetbridge sim wats` (docs/sim/wats.md).
   answers 503 and throttles (429): totals, never increments, so resends are
   harmless.
 
-Calibration through the service is skipped: no engine path queues
-record_calibration items yet (the connector's calibration behaviour on 25.3
-and older servers is covered by tests/unit/conn/test_conn_wats.c).
+- the usage baseline: an asset WATS had counted to 500 before the hub
+  linked it gets exactly 503 after +3 in the hub (provider_baseline = 500),
+  also when the simulator drops the connection after applying the count;
+- calibration recorded through POST /v1/assets/{ref}/calibration:record
+  reaches WATS: on the 25.3 simulator, for a type whose interval is
+  External, WATS's next calibration date is the hub's; on a second, older
+  simulator (2025.2) WATS computes its own next date from the type's
+  interval, which differs from the hub's: the item is done, not retried,
+  and a mapping exception (reason due_date_mismatch) waits for a person.
 Every test is skipped with a message when `assetbridge sim wats` is missing."""
 import json
 import os
@@ -49,7 +55,54 @@ tenants:
           flush_window: 1s
           meters:
             cycles: {target: count}
+        wats:
+          calibration_external_types: [External DMM]
+      wats_old:
+        type: wats
+        base_url: http://%s
+        auth: {scheme: token, token: "%s"}
+        mode: write_back
+        rate_limit: {requests_per_second: 50}
+        entities:
+          asset: {interval: 1s}
 """
+
+BASELINE_SERIAL = "AB-BASE-1"   # counted to 500 at WATS before the hub links it
+EXTERNAL_SERIAL = "AB-EXT-1"    # a type with an External calibration interval (25.3)
+OLD_SERIAL = "AB-OLD-1"         # on the 2025.2 simulator, 365-day interval
+
+
+def start_sim(tmp, name, *args):
+    err = open(os.path.join(tmp, name + ".err"), "w")
+    sim = subprocess.Popen([BIN, "sim", "wats", "--listen", "127.0.0.1:0", "--seed", "7"] +
+                           list(args), stdout=subprocess.PIPE, stderr=err, text=True)
+    err.close()
+    line = sim.stdout.readline()
+    assert line.startswith("listening on "), line
+    return sim, line.split()[-1]
+
+
+def seed_asset(addr, serial, type_name, interval=None, total=None):
+    """A type (created when missing) and an asset of it at the simulator."""
+    st, types = sim_call(addr, "GET", "/api/Asset/Types")
+    assert st == 200, types
+    hit = [t for t in types if t.get("typeName") == type_name]
+    if hit:
+        type_id = hit[0]["typeId"]
+    else:
+        body = {"typeName": type_name}
+        if interval is not None:
+            body["calibrationInterval"] = interval
+        st, t = sim_call(addr, "PUT", "/api/Asset/Types", body=body)
+        assert st == 200, t
+        type_id = t["typeId"]
+    st, b = sim_call(addr, "PUT", "/api/Asset", body={
+        "serialNumber": serial, "typeId": type_id, "assetName": serial})
+    assert st == 200, b
+    if total is not None:
+        st, b = sim_call(addr, "PUT", "/api/Asset/Count", {"serialNumber": serial,
+                                                           "totalCount": str(total)})
+        assert st == 200, b
 
 
 def sim_available():
@@ -83,14 +136,19 @@ class WatsConnectorEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="ab-wats-")
-        with open(os.path.join(cls.tmp, "sim.err"), "w") as err:
-            cls.sim = subprocess.Popen([BIN, "sim", "wats", "--listen", "127.0.0.1:0", "--seed", "7",
-                                        "--assets", "10000"], stdout=subprocess.PIPE, stderr=err,
-                                       text=True)
-        line = cls.sim.stdout.readline()
-        assert line.startswith("listening on "), line
-        cls.addr = line.split()[-1]
-        cfg = write_file(cls.tmp, "cfg.yaml", CONFIG % (cls.addr, TOKEN))
+        cls.sim, cls.addr = start_sim(cls.tmp, "sim", "--assets", "10000")
+        cls.old, cls.old_addr = start_sim(cls.tmp, "old", "--assets", "1",
+                                          "--server-version", "2025.2.0.1")
+        # before the hub sees them: an asset WATS counted to 500, one of a
+        # type with an External calibration interval (25.3), one on the old
+        # server whose type has a 365-day interval
+        seed_asset(cls.addr, BASELINE_SERIAL, "Baseline fixture", total=500)
+        seed_asset(cls.addr, EXTERNAL_SERIAL, "External DMM", interval=-2)
+        seed_asset(cls.old_addr, OLD_SERIAL, "Yearly DMM", interval=365)
+        st, b = sim_call(cls.addr, "GET", "/_sim/requests", auth=False)
+        assert st == 200, b
+        cls.seed_seq = b["items"][-1]["seq"] if b["items"] else 0
+        cfg = write_file(cls.tmp, "cfg.yaml", CONFIG % (cls.addr, TOKEN, cls.old_addr, TOKEN))
         cls.s = Service(config=cfg).start()
         p = run("apikey", "create", "--config", cfg, "--data-dir", cls.s.data_dir, "--tenant",
                 "default", "--scopes", "admin")
@@ -100,9 +158,10 @@ class WatsConnectorEndToEnd(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.s.__exit__(None, None, None)
-        cls.sim.terminate()
-        cls.sim.wait(timeout=10)
-        cls.sim.stdout.close()
+        for sim in (cls.sim, cls.old):
+            sim.terminate()
+            sim.wait(timeout=10)
+            sim.stdout.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # ---- helpers -------------------------------------------------------------------
@@ -134,8 +193,8 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         self.assertEqual(st, 200, b)
         return b["items"]
 
-    def sim_asset(self, serial):
-        st, b = sim_call(self.addr, "GET", "/api/Asset",
+    def sim_asset(self, serial, addr=None):
+        st, b = sim_call(addr or self.addr, "GET", "/api/Asset",
                          {"$filter": "serialNumber eq '%s'" % serial})
         self.assertEqual(st, 200, b)
         return b[0] if b else None
@@ -160,6 +219,8 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         reqs = self.requests()
         first_pass = []
         for r in reqs:
+            if r["seq"] <= self.seed_seq:
+                continue  # the test's own seeding
             if r["path"] == "/api/Asset/Log" and "filter" in (r.get("query") or ""):
                 break
             if r["path"].startswith("/api/"):
@@ -167,7 +228,7 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         by_path = {}
         for r in first_pass:
             by_path[r["path"]] = by_path.get(r["path"], 0) + 1
-        print("\nwats full pass of 10,000 assets: %d requests %s" % (len(first_pass), by_path))
+        print("\nwats full pass of 10,003 assets: %d requests %s" % (len(first_pass), by_path))
         self.assertLessEqual(len(first_pass), 15)
         self.assertLessEqual(by_path.get("/api/Asset", 0), 11)
         self.assertEqual(by_path.get("/api/Asset/Status", 0), 0)
@@ -242,9 +303,81 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         self.assertEqual(self.sim_asset(serial)["totalCount"], total)
         self.assertEqual(self.sim_asset(serial)["runningCount"], total)
 
-    def test_4_calibration(self):
-        self.skipTest("no engine path queues record_calibration items yet; calibration on 25.3 "
-                      "and older servers is covered by tests/unit/conn/test_conn_wats.c")
+    def linked(self, ref):
+        st, _, d = self.api("GET", "/v1/assets/" + ref)
+        return st == 200 and bool(d.get("links"))
+
+    def test_4_usage_baseline(self):
+        self.wait_for("the full pass", self.full_pass_done, limit=300)
+        self.wait_for("the counted asset linked", lambda: self.linked(BASELINE_SERIAL), limit=60)
+        self.assertEqual(self.sim_asset(BASELINE_SERIAL)["totalCount"], 500)
+        # the count is applied but the answer is lost: resolve, then the same total again
+        st, b = sim_call(self.addr, "POST", "/_sim/faults", body={
+            "match": {"method": "PUT", "path": "/api/Asset/Count"},
+            "action": "reset_after_apply", "count": 1}, auth=False)
+        self.assertEqual(st, 201, b)
+        seq_before = self.requests()[-1]["seq"]
+        st, _, b = self.api("POST", "/v1/readings", {"asset_ref": BASELINE_SERIAL,
+                                                    "meter": "cycles", "increment": 3})
+        self.assertEqual(st, 202, b)
+
+        def settled():
+            return self.sim_asset(BASELINE_SERIAL)["totalCount"] == 503
+        self.wait_for("WATS's total to reach 500 + 3", settled, limit=120)
+        counts = [r for r in self.requests(path="/api/Asset/Count", method="PUT")
+                  if r["seq"] > seq_before and BASELINE_SERIAL in (r.get("query") or "")]
+        self.assertTrue(counts)
+        for r in counts:
+            self.assertIn("totalCount=503", r["query"])
+        self.assertEqual(self.get("/v1/dead-letters")["items"], [])
+        time.sleep(2)  # nothing more arrives (not a timing assertion)
+        self.assertEqual(self.sim_asset(BASELINE_SERIAL)["totalCount"], 503)
+
+    def record_calibration(self, ref, performed, due):
+        st, _, b = self.api("POST", "/v1/assets/%s/calibration:record" % ref, {
+            "performed_at": performed, "result": "in_tolerance", "next_due_at": due})
+        self.assertEqual(st, 200, b)
+
+    def test_5_calibration_external_on_25_3(self):
+        self.wait_for("the External asset linked", lambda: self.linked(EXTERNAL_SERIAL), limit=300)
+        self.record_calibration(EXTERNAL_SERIAL, "2026-01-10T09:00:00Z", "2026-04-10T09:00:00Z")
+
+        def landed():
+            a = self.sim_asset(EXTERNAL_SERIAL)
+            return (a.get("nextCalibrationDate") or "").startswith("2026-04-10T09:00:00")
+        self.wait_for("the next due date in WATS", landed, limit=60)
+        self.assertTrue((self.sim_asset(EXTERNAL_SERIAL).get("lastCalibrationDate") or "")
+                        .startswith("2026-01-10T09:00:00"))
+        ext = self.requests(path="/api/Asset/Calibration/External", method="POST")
+        self.assertEqual(len(ext), 1, ext)
+        self.assertIn("toDate=2026-04-10T09%3A00%3A00Z", ext[0]["query"])
+        self.assertEqual(self.get("/v1/dead-letters")["items"], [])
+
+    def test_6_calibration_mismatch_on_old_server(self):
+        self.wait_for("the old server's asset linked", lambda: self.linked(OLD_SERIAL), limit=120)
+        self.record_calibration(OLD_SERIAL, "2026-01-10T09:00:00Z", "2026-02-10T09:00:00Z")
+
+        def recorded():
+            a = self.sim_asset(OLD_SERIAL, self.old_addr)
+            return (a.get("lastCalibrationDate") or "").startswith("2026-01-10T09:00:00")
+        self.wait_for("the calibration recorded at the old server", recorded, limit=60)
+        # WATS computed its own next date (+365 d), not the hub's
+        self.assertTrue(self.sim_asset(OLD_SERIAL, self.old_addr)["nextCalibrationDate"]
+                        .startswith("2027-01-10"))
+
+        def exception():
+            items = self.get("/v1/mapping-exceptions?state=open")["items"]
+            return [e for e in items if e.get("reason") == "due_date_mismatch"
+                    and e.get("provider") == "wats_old"]
+        self.wait_for("a due_date_mismatch mapping exception", exception, limit=60)
+        e = exception()[0]
+        self.assertEqual(e["native_id"], OLD_SERIAL)
+        self.assertIn("2027-01-10", e["message"])
+        self.assertIn("2026-02-10", e["message"])
+        # done, not retried, not dead
+        self.assertEqual(self.get("/v1/dead-letters")["items"], [])
+        st, b = sim_call(self.old_addr, "GET", "/_sim/effects", auth=False)
+        self.assertEqual(b.get("calibrations_recorded"), 1, b)
 
 
 if __name__ == "__main__":

@@ -344,6 +344,20 @@ static void test_asset_record(void **state)
     struct model_error err;
     assert_int_equal(model_asset_from_json(a, r.doc, &m, &err), AB_OK);
 
+    assert_null(json_object_get(r.doc, "provider_meters"));
+    /* the hub meters pushed here carry WATS's counts (the usage baseline) */
+    const struct conn_wats_meter meters[] = {{"cycles", false}, {"run_hours", true}};
+    o.meters = meters;
+    o.n_meters = 2;
+    assert_int_equal(conn_wats_asset_record(in, &t, NULL, &o, now, a, &r), AB_OK);
+    const json_t *pm = json_object_get(r.doc, "provider_meters");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(pm, "cycles"), "total")),
+                     5000);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(pm, "run_hours"), "total")),
+                     850);
+    o.meters = NULL;
+    o.n_meters = 0;
+
     /* a server status overrides the derived one; state 0 leaves status out */
     json_object_set_new(in, "state", json_integer(0));
     json_t *st = load("{\"status\":0,\"message\":\"fine\"}");
@@ -851,6 +865,16 @@ static struct conn_wats_opts fast_opts(void)
 
 /* ---- slots against the fake ------------------------------------------------------ */
 
+/* A configuration with one wats provider at the fake and a server_version. */
+static void wats_yaml(char *out, size_t n, const char *version)
+{
+    snprintf(out, n,
+             "tenants:\n  default:\n    providers:\n      w:\n        type: wats\n"
+             "        base_url: %s\n        auth: {scheme: token, token: token}\n"
+             "        wats: {server_version: \"%s\"}\n",
+             base, version);
+}
+
 static void test_init_config(void **state)
 {
     (void)state;
@@ -872,6 +896,31 @@ static void test_init_config(void **state)
     o.server_version = "not a version";
     cfg.auth.token = "token";
     assert_int_equal(conn_wats_init_with(&cfg, NULL, &o, &ctx, err, sizeof(err)), AB_ECONFIG);
+
+    /* init reads the provider's `wats:` section */
+    char full[600];
+    struct config *conf;
+    struct config_errors errs;
+    wats_yaml(full, sizeof(full), "not a version");
+    assert_int_equal(config_load_buffer("t.yaml", full, strlen(full), &conf, &errs), AB_OK);
+    const struct config_provider *p = config_provider(config_tenant(conf, "default"), "w");
+    assert_int_equal(conn_wats.init(p, NULL, &ctx, err, sizeof(err)), AB_ECONFIG);
+    assert_non_null(strstr(err, "server_version"));
+    config_free(conf);
+    wats_yaml(full, sizeof(full), "25.3.1");
+    assert_int_equal(config_load_buffer("t.yaml", full, strlen(full), &conf, &errs), AB_OK);
+    p = config_provider(config_tenant(conf, "default"), "w");
+    assert_int_equal(conn_wats.init(p, NULL, &ctx, err, sizeof(err)), AB_OK);
+    /* the configured version is used: no /api/App/Version request */
+    struct arena *a = arena_new(0, 0);
+    struct conn_health h;
+    fake_reset(3, "25.2.0.1");
+    assert_int_equal(conn_health(&conn_wats, ctx, a, &h), AB_OK);
+    assert_string_equal(h.provider_version, "25.3.1");
+    assert_int_equal(fake_requests("GET /api/App/Version"), 0);
+    conn_wats.cleanup(ctx);
+    arena_free(a);
+    config_free(conf);
 }
 
 static void test_full_pull_10000(void **state)
@@ -1136,6 +1185,7 @@ static void test_push_calibration(void **state)
     assert_int_equal(conn_push(&conn_wats, ctx, &it, a, &r), AB_OK);
     assert_int_equal(r.outcome, CONN_OK);
     assert_null(r.error_class);
+    assert_null(r.mapping_exception);
     assert_true(fake_seen("POST /api/Asset/Calibration?serialNumber=SN-00004&dateTime=2026-01-"
                           "10T09%3A00%3A00Z&comment=WO-17%20%5Bassetbridge%20cal-key-1%5D"));
     /* resolve finds the log entry by the key in its comment */
@@ -1150,6 +1200,8 @@ static void test_push_calibration(void **state)
     assert_int_equal(conn_push(&conn_wats, ctx, &it, a, &r), AB_OK);
     assert_int_equal(r.outcome, CONN_OK);
     assert_string_equal(r.error_class, "due_date_mismatch");
+    assert_non_null(r.mapping_exception);
+    assert_non_null(strstr(r.mapping_exception, "2026-07-10T09:00:00Z"));
     assert_non_null(strstr(r.message, "2026-02-09T09:00:00Z"));
     assert_non_null(strstr(r.message, "2026-07-10T09:00:00Z"));
     assert_int_equal(fake_requests("POST /api/Asset/Calibration/External"), 0);

@@ -346,6 +346,172 @@ static void test_usage_webhooks_reconcile(void **state)
                         "type");
 }
 
+static void test_wats_section(void **state)
+{
+    (void)state;
+    /* defaults, for a wats provider without the section */
+    struct config *cfg = load("tenants:\n  default:\n    providers:\n      w: {type: wats}\n");
+    const struct config_wats *d = &config_provider(config_tenant(cfg, "default"), "w")->wats;
+    assert_string_equal(d->paging, "skip");
+    assert_int_equal(d->page_size, 1000);
+    assert_int_equal(d->log_page_size, 200);
+    assert_int_equal(d->report_page_size, 500);
+    assert_int_equal(d->lookup_batch, 20);
+    assert_true(d->incremental_via_log && d->log_tiebreak && d->status_for_changed &&
+                d->derive_status);
+    assert_true(d->default_warning_pct == 80 && d->default_alarm_pct == 100);
+    assert_string_equal(d->send_dates, "utc_z");
+    assert_int_equal(d->naive_offset_min, 0);
+    assert_string_equal(d->usage_endpoint, "count");
+    assert_string_equal(d->set_total_param, "totalCount");
+    assert_string_equal(d->set_running_param, "runningCount");
+    assert_string_equal(d->external_from_param, "fromDate");
+    assert_string_equal(d->external_to_param, "toDate");
+    assert_string_equal(d->report_cursor_field, "timeStamp");
+    assert_int_equal(d->reports_count_usage_types.n, 0);
+    assert_false(d->external_sentinel);
+    assert_true(d->external_sentinel_value == -2);
+    assert_int_equal(d->due_tolerance_ms, 86400000);
+    assert_true(d->requests_per_minute == 0);
+    assert_int_equal(d->max_retries, 2);
+    assert_int_equal(d->retry_base_ms, 500);
+    assert_int_equal(d->retry_cap_ms, 10000);
+    assert_null(d->server_version);
+    assert_null(d->default_type);
+    config_free(cfg);
+
+    /* every key set */
+    const char *all = "tenants:\n  default:\n    providers:\n"
+                      "      w:\n"
+                      "        type: wats\n"
+                      "        wats:\n"
+                      "          paging: keyset\n"
+                      "          page_size: 500\n"
+                      "          log_page_size: 50\n"
+                      "          report_page_size: 10000\n"
+                      "          lookup_batch: 1\n"
+                      "          incremental_via_log: false\n"
+                      "          log_tiebreak: false\n"
+                      "          status_for_changed: false\n"
+                      "          derive_status: false\n"
+                      "          default_warning_pct: 70\n"
+                      "          default_alarm_pct: 95\n"
+                      "          send_dates: naive\n"
+                      "          naive_offset: \"-05:30\"\n"
+                      "          usage_endpoint: auto\n"
+                      "          set_total_param: total\n"
+                      "          set_running_param: running\n"
+                      "          external_from_param: from\n"
+                      "          external_to_param: to\n"
+                      "          report_cursor_field: ts\n"
+                      "          reports_count_usage_types: [ICT fixture, \"Pogo pin head\"]\n"
+                      "          calibration_external_types: \"Digital multimeter, Oscilloscope\"\n"
+                      "          maintenance_external_types: []\n"
+                      "          external_sentinel: true\n"
+                      "          external_sentinel_value: -3\n"
+                      "          due_tolerance: 1h\n"
+                      "          requests_per_minute: 120\n"
+                      "          max_retries: 0\n"
+                      "          retry_base: 1s\n"
+                      "          retry_cap: 30s\n"
+                      "          server_version: \"2025.3.9.824\"\n"
+                      "          default_type: Test station\n";
+    cfg = load(all);
+    const struct config_wats *w = &config_provider(config_tenant(cfg, "default"), "w")->wats;
+    assert_string_equal(w->paging, "keyset");
+    assert_int_equal(w->page_size, 500);
+    assert_int_equal(w->log_page_size, 50);
+    assert_int_equal(w->report_page_size, 10000);
+    assert_int_equal(w->lookup_batch, 1);
+    assert_false(w->incremental_via_log || w->log_tiebreak || w->status_for_changed ||
+                 w->derive_status);
+    assert_true(w->default_warning_pct == 70 && w->default_alarm_pct == 95);
+    assert_string_equal(w->send_dates, "naive");
+    assert_int_equal(w->naive_offset_min, -330);
+    assert_string_equal(w->usage_endpoint, "auto");
+    assert_string_equal(w->set_total_param, "total");
+    assert_string_equal(w->set_running_param, "running");
+    assert_string_equal(w->external_from_param, "from");
+    assert_string_equal(w->external_to_param, "to");
+    assert_string_equal(w->report_cursor_field, "ts");
+    assert_int_equal(w->reports_count_usage_types.n, 2);
+    assert_string_equal(w->reports_count_usage_types.v[0], "ICT fixture");
+    assert_string_equal(w->reports_count_usage_types.v[1], "Pogo pin head");
+    assert_int_equal(w->calibration_external_types.n, 2);
+    assert_string_equal(w->calibration_external_types.v[0], "Digital multimeter");
+    assert_string_equal(w->calibration_external_types.v[1], "Oscilloscope");
+    assert_int_equal(w->maintenance_external_types.n, 0);
+    assert_true(w->external_sentinel);
+    assert_true(w->external_sentinel_value == -3);
+    assert_int_equal(w->due_tolerance_ms, 3600000);
+    assert_true(w->requests_per_minute == 120);
+    assert_int_equal(w->max_retries, 0);
+    assert_int_equal(w->retry_base_ms, 1000);
+    assert_int_equal(w->retry_cap_ms, 30000);
+    assert_string_equal(w->server_version, "2025.3.9.824");
+    assert_string_equal(w->default_type, "Test station");
+    /* printed, it loads again with the same lists */
+    char *out = print_to_string(cfg);
+    assert_non_null(strstr(out, "reports_count_usage_types: [\"ICT fixture\", \"Pogo pin head\"]"));
+    struct config *again = load(out);
+    const struct config_wats *w2 = &config_provider(config_tenant(again, "default"), "w")->wats;
+    assert_int_equal(w2->calibration_external_types.n, 2);
+    assert_int_equal(w2->naive_offset_min, -330);
+    config_free(again);
+    free(out);
+    config_free(cfg);
+
+    /* a generic provider prints `wats: {}` and loads again; a wats section on it is an error */
+    cfg = load("tenants:\n  default:\n    providers:\n      g: {type: generic, wats: {}}\n");
+    out = print_to_string(cfg);
+    again = load(out);
+    config_free(again);
+    free(out);
+    config_free(cfg);
+    assert_null(load("tenants:\n  default:\n    providers:\n"
+                     "      g:\n"
+                     "        type: generic\n"
+                     "        wats:\n"
+                     "          paging: keyset\n"));
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.items[0].line, 6);
+    assert_string_equal(errs.items[0].message,
+                        "'tenants.default.providers.g.wats' is only for providers of type wats; "
+                        "provider 'g' has type generic");
+
+    /* bad values, each named */
+    assert_null(load("tenants:\n  default:\n    providers:\n"
+                     "      w:\n"
+                     "        type: wats\n"
+                     "        wats:\n"
+                     "          paging: skipp\n"
+                     "          page_size: 5000\n"
+                     "          lookup_batch: 0\n"
+                     "          naive_offset: \"+25:00\"\n"
+                     "          usage_endpoint: increment\n"
+                     "          reports_count_usage_types: {ICT fixture: {}}\n"
+                     "          max_retries: 11\n"
+                     "          retry_base: 20s\n"
+                     "          retry_cap: 10s\n"
+                     "          pagin: keyset\n"));
+    assert_true(find_error("'tenants.default.providers.w.wats.paging' has an invalid value") >= 0 ||
+                find_error("wats.paging") >= 0);
+    assert_true(find_error("'tenants.default.providers.w.wats.page_size' must be from 1 to 1000") >=
+                0);
+    assert_true(find_error("'tenants.default.providers.w.wats.lookup_batch' must be from 1 to "
+                           "100") >= 0);
+    assert_true(find_error("'tenants.default.providers.w.wats.naive_offset' is not a UTC offset") >=
+                0);
+    assert_true(find_error("wats.usage_endpoint") >= 0);
+    assert_true(find_error("'tenants.default.providers.w.wats.reports_count_usage_types' must be a "
+                           "list of strings, found a mapping") >= 0);
+    assert_true(find_error("'tenants.default.providers.w.wats.max_retries' must be from 0 to 10") >=
+                0);
+    assert_true(find_error("'tenants.default.providers.w.wats.retry_cap' must not be below") >= 0);
+    assert_true(find_error("unknown key 'tenants.default.providers.w.wats.pagin'") >= 0);
+    assert_int_equal(errs.n, 9);
+}
+
 static void test_rules_must_be_empty(void **state)
 {
     (void)state;
@@ -654,6 +820,7 @@ int main(void)
         cmocka_unit_test_teardown(test_system_of_record_unknown_provider, teardown),
         cmocka_unit_test_teardown(test_mode_scalar_and_map, teardown),
         cmocka_unit_test_teardown(test_usage_webhooks_reconcile, teardown),
+        cmocka_unit_test_teardown(test_wats_section, teardown),
         cmocka_unit_test_teardown(test_rules_must_be_empty, teardown),
         cmocka_unit_test_teardown(test_tenants_rules, teardown),
         cmocka_unit_test_teardown(test_server_and_store_checks, teardown),

@@ -44,6 +44,7 @@ static struct {
     enum conn_resolution resolution;
     char last_correlation[64];
     char last_key[64];
+    const char *mismatch; /* set: OK with this mapping_exception */
 } mock;
 
 static enum ab_rc mock_pull(void *ctx, const char *entity, const char *watermark,
@@ -81,6 +82,10 @@ static enum ab_rc mock_push(void *ctx, const struct conn_item *item, struct aren
              item->correlation_id ? item->correlation_id : "");
     snprintf(mock.last_key, sizeof(mock.last_key), "%s", item->idempotency_key);
     out->outcome = i < mock.n_script ? mock.script[i] : CONN_OK;
+    if (out->outcome == CONN_OK && mock.mismatch) {
+        out->error_class = "due_date_mismatch";
+        out->mapping_exception = mock.mismatch;
+    }
     out->retry_after_ms = out->outcome == CONN_RETRYABLE ? mock.retry_after_ms : -1;
     if (out->outcome == CONN_PERMANENT) {
         out->error_class = "validation";
@@ -613,6 +618,36 @@ static void test_normalize_doc(void **state)
     json_decref(d);
 }
 
+static void test_mismatch_and_unsupported_fanout(void **state)
+{
+    struct fx *f = *state;
+    start(f);
+    /* taken by the provider, but with another effect: done + a mapping exception */
+    mock.mismatch = "WATS computed the next calibration for 2026-12-01, the hub has 2026-11-15";
+    struct add_job j = {"mock", "open_request", "mm1", "{\"asset_native_id\":\"N7\"}",
+                        NULL,   "work_order",   0};
+    add_full(f, &j);
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(mock.pushes, 1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'mm1'"
+                          " AND state = 'done'"),
+                     1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM mapping_exceptions WHERE provider = 'mock'"
+                          " AND reason = 'due_date_mismatch'"),
+                     1);
+    mock.mismatch = NULL;
+    /* a fanned-out calibration for a connector that does not take it: done, no call */
+    struct add_job c = {"mock", "record_calibration", "cal1", "{}", NULL, "calibration", 0};
+    add_full(f, &c);
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    assert_int_equal(mock.pushes, 1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'cal1'"
+                          " AND state = 'done' AND last_error LIKE 'not delivered: %'"),
+                     1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE state = 'dead'"), 0);
+}
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -660,6 +695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_severity_orders_delivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_lease_resolves_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_normalize_doc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mismatch_and_unsupported_fanout, setup, teardown),
         cmocka_unit_test(test_modes),
         cmocka_unit_test_setup_teardown(test_threads_deliver, setup, teardown),
     };
