@@ -88,8 +88,10 @@ int cmd_check_config(int argc, char **argv)
     size_t providers = 0;
     for (size_t i = 0; i < cfg->n_tenants; i++)
         providers += cfg->tenants[i].n_providers;
-    (void)printf("%s: ok (%zu tenant%s, %zu provider%s)\n", file, cfg->n_tenants,
-                 cfg->n_tenants == 1 ? "" : "s", providers, providers == 1 ? "" : "s");
+    /* with --print the verdict goes to stderr, so stdout is a loadable file */
+    (void)fprintf(print ? stderr : stdout, "%s: ok (%zu tenant%s, %zu provider%s)\n", file,
+                  cfg->n_tenants, cfg->n_tenants == 1 ? "" : "s", providers,
+                  providers == 1 ? "" : "s");
     if (print)
         config_print(cfg, stdout);
     config_free(cfg);

@@ -951,6 +951,39 @@ static const struct conf_entry entity_entries[] = {
 static const struct conf_entry entity_item = {
     .name = "entity", .type = CONF_MAP, .entries = entity_entries, .doc = "one entity"};
 
+static void check_concurrency(struct conf_ctx *c, const struct conf_entry *e,
+                              const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 16))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 16", path);
+}
+
+static void check_batch(struct conf_ctx *c, const struct conf_entry *e,
+                        const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 1000))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 1000", path);
+}
+
+static const struct conf_entry timeouts_entries[] = {
+    {.name = "connect",
+     .type = CONF_DURATION,
+     .def = "10s",
+     .check = check_positive,
+     .offset = OFF(config_provider, connect_timeout_ms),
+     .doc = "connection set-up (DNS, TCP, TLS)"},
+    {.name = "request",
+     .type = CONF_DURATION,
+     .def = "60s",
+     .check = check_positive,
+     .offset = OFF(config_provider, request_timeout_ms),
+     .doc = "a whole call; a write that times out has an unknown outcome and is resolved"},
+    CONF_END};
+
 static const struct conf_entry usage_meter_entries[] = {
     {.name = "target",
      .type = CONF_STRING,
@@ -1242,6 +1275,17 @@ static const struct conf_entry provider_entries[] = {
      .entries = usage_entries,
      .offset = OFF(config_provider, usage),
      .doc = "meter totals pushed to this provider"},
+    {.name = "concurrency",
+     .type = CONF_INT,
+     .def = "4",
+     .check = check_concurrency,
+     .offset = OFF(config_provider, concurrency),
+     .doc = "outbox workers (requests in flight at once) for this provider, 1 to 16"},
+    {.name = "timeouts",
+     .type = CONF_MAP,
+     .entries = timeouts_entries,
+     .offset = 0,
+     .doc = "connect and whole-request timeouts of calls to this provider"},
     {.name = "wats",
      .type = CONF_CUSTOM,
      .decode = decode_wats,
@@ -1393,6 +1437,85 @@ static const struct conf_entry tenant_item = {.name = "tenant",
                                               .check = check_tenant,
                                               .doc = "one tenant"};
 
+static const struct conf_entry sync_retry_entries[] = {
+    {.name = "base",
+     .type = CONF_DURATION,
+     .def = "1s",
+     .check = check_positive,
+     .offset = OFF(config_sync, retry_base_ms),
+     .doc = "first backoff ceiling (full jitter below it)"},
+    {.name = "cap",
+     .type = CONF_DURATION,
+     .def = "15m",
+     .check = check_positive,
+     .offset = OFF(config_sync, retry_cap_ms),
+     .doc = "largest backoff"},
+    {.name = "max_attempts",
+     .type = CONF_INT,
+     .def = "20",
+     .check = check_nonnegative,
+     .offset = OFF(config_sync, retry_max_attempts),
+     .doc = "attempts before a dead letter; 0: no limit"},
+    {.name = "max_age",
+     .type = CONF_DURATION,
+     .def = "7d",
+     .check = check_nonnegative,
+     .offset = OFF(config_sync, retry_max_age_ms),
+     .doc = "age of an item after which a failure makes it a dead letter; 0: no limit"},
+    CONF_END};
+
+static const struct conf_entry sync_breaker_entries[] = {
+    {.name = "failure_threshold",
+     .type = CONF_INT,
+     .def = "5",
+     .check = check_positive,
+     .offset = OFF(config_sync, breaker_failures),
+     .doc = "failures in a row that open a provider's circuit breaker"},
+    {.name = "cooldown",
+     .type = CONF_DURATION,
+     .def = "30s",
+     .check = check_positive,
+     .offset = OFF(config_sync, breaker_cooldown_ms),
+     .doc = "how long an open breaker waits before a probe"},
+    CONF_END};
+
+static const struct conf_entry sync_entries[] = {
+    {.name = "lease",
+     .type = CONF_DURATION,
+     .def = "5m",
+     .check = check_positive,
+     .offset = OFF(config_sync, lease_ms),
+     .doc = "an outbox claim's lease: a worker that dies is replaced after this"},
+    {.name = "poll_interval",
+     .type = CONF_DURATION,
+     .def = "1s",
+     .check = check_positive,
+     .offset = OFF(config_sync, poll_interval_ms),
+     .doc = "idle wait of the engine's loops"},
+    {.name = "batch",
+     .type = CONF_INT,
+     .def = "10",
+     .check = check_batch,
+     .offset = OFF(config_sync, batch),
+     .doc = "outbox items per claim (1 to 1000)"},
+    {.name = "full_pass_every",
+     .type = CONF_INT,
+     .def = "24",
+     .check = check_positive,
+     .offset = OFF(config_sync, full_pass_every),
+     .doc = "a full pull pass (marking vanished records) every N passes"},
+    {.name = "retry",
+     .type = CONF_MAP,
+     .entries = sync_retry_entries,
+     .offset = 0,
+     .doc = "retries of failed deliveries"},
+    {.name = "breaker",
+     .type = CONF_MAP,
+     .entries = sync_breaker_entries,
+     .offset = 0,
+     .doc = "circuit breaker per provider"},
+    CONF_END};
+
 static const struct conf_entry webhooks_entries[] = {
     {.name = "timeout",
      .type = CONF_DURATION,
@@ -1439,6 +1562,11 @@ static const struct conf_entry root_entries[] = {{.name = "server",
                                                   .entries = meters_entries,
                                                   .offset = OFF(config, meters),
                                                   .doc = "meter readings: limits and extra types"},
+                                                 {.name = "sync",
+                                                  .type = CONF_MAP,
+                                                  .entries = sync_entries,
+                                                  .offset = OFF(config, sync),
+                                                  .doc = "the sync engine's tuning"},
                                                  {.name = "webhooks",
                                                   .type = CONF_MAP,
                                                   .entries = webhooks_entries,

@@ -210,7 +210,10 @@ struct config_provider {
     struct config_entity *entities;
     size_t n_entities;
     struct config_usage usage;
-    struct config_wats wats; /* `wats:`; only for type wats (defaults otherwise) */
+    int64_t concurrency;        /* outbox workers and requests in flight; default 4 (1..16) */
+    int64_t connect_timeout_ms; /* timeouts.connect; default 10 s */
+    int64_t request_timeout_ms; /* timeouts.request (the whole call); default 60 s */
+    struct config_wats wats;    /* `wats:`; only for type wats (defaults otherwise) */
 };
 
 struct config_system_of_record {
@@ -261,6 +264,21 @@ struct config_meters {
     size_t n_types;
 };
 
+/* The sync engine's tuning (every provider). */
+struct config_sync {
+    int64_t lease_ms;           /* an outbox claim's lease; default 5 min */
+    int64_t poll_interval_ms;   /* idle wait of the engine's loops; default 1 s */
+    int64_t batch;              /* outbox items per claim; default 10 */
+    int64_t full_pass_every;    /* a full pull pass every N passes; default 24 */
+    int64_t retry_base_ms;      /* retry.base: first backoff ceiling; default 1 s */
+    int64_t retry_cap_ms;       /* retry.cap: backoff ceiling; default 15 min */
+    int64_t retry_max_attempts; /* retry.max_attempts, then dead letter; default 20 (0: no limit) */
+    int64_t retry_max_age_ms;   /* retry.max_age, then dead letter; default 7 d (0: no limit) */
+    int64_t
+        breaker_failures; /* breaker.failure_threshold: failures in a row that open it; default 5 */
+    int64_t breaker_cooldown_ms; /* breaker.cooldown before a probe; default 30 s */
+};
+
 /* Delivery of webhook subscriptions (through the outbox). */
 struct config_webhooks {
     int64_t timeout_ms;    /* one delivery attempt; default 10 s */
@@ -276,6 +294,7 @@ struct config {
     struct config_log log;
     struct config_meters meters;
     struct config_webhooks webhooks;
+    struct config_sync sync;
     struct config_tenant *tenants;
     size_t n_tenants;
 };

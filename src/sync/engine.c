@@ -1145,6 +1145,16 @@ static void prov_cleanup(struct prov *p)
     pthread_mutex_destroy(&p->mu);
 }
 
+/* Outbox workers of provider pc: the options' concurrency when set (tests,
+ * benchmarks), else the provider's `concurrency`. */
+static unsigned workers_of(const struct sync_engine *e, const struct config_provider *pc)
+{
+    int64_t n = e->o.concurrency ? (int64_t)e->o.concurrency : pc->concurrency;
+    if (n <= 0)
+        n = DEFAULT_CONCURRENCY;
+    return (unsigned)(n > SYNC_CONCURRENCY_MAX ? SYNC_CONCURRENCY_MAX : n);
+}
+
 /* Prepare provider p; false (logged) when it cannot run. */
 static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
                       const struct config_provider *pc, const struct conn_ops *ops, size_t index)
@@ -1158,7 +1168,9 @@ static bool prov_init(struct sync_engine *e, struct prov *p, const char *tenant,
     if (pc->base_url) {
         struct client_opts co;
         client_opts_from_config(pc, &co);
-        co.parallel = e->o.concurrency; /* one request in flight per worker */
+        co.parallel = workers_of(e, pc); /* one request in flight per worker */
+        co.connect_timeout_ms = pc->connect_timeout_ms;
+        co.timeout_ms = pc->request_timeout_ms;
         if (client_new(&co, &p->client, err, sizeof(err)) != AB_OK) {
             log_error(NULL, "sync: provider skipped: cannot create its HTTP client",
                       LOG_STR("tenant", tenant), LOG_STR("provider", pc->name),
@@ -1220,8 +1232,6 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
         e->o.full_pass_every = DEFAULT_FULL_EVERY;
     if (e->o.batch == 0 || e->o.batch > 1000)
         e->o.batch = DEFAULT_BATCH;
-    if (e->o.concurrency == 0)
-        e->o.concurrency = DEFAULT_CONCURRENCY;
     if (e->o.concurrency > SYNC_CONCURRENCY_MAX)
         e->o.concurrency = SYNC_CONCURRENCY_MAX;
     if (e->o.lease_ms <= 0)
@@ -1263,7 +1273,7 @@ enum ab_rc sync_engine_start_with(const struct config *cfg, struct store *store,
                     goto fail;
                 p->puller_started = true;
             }
-            for (unsigned w = 0; w < e->o.concurrency; w++) {
+            for (unsigned w = 0; w < workers_of(e, p->cfg); w++) {
                 if (pthread_create(&p->workers[w], NULL, worker_main, p) != 0)
                     goto fail;
                 p->n_workers++;
@@ -1281,10 +1291,31 @@ fail:
     return AB_EINTERNAL;
 }
 
+void sync_engine_opts_from_config(const struct config *cfg, struct sync_engine_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    const struct config_sync *s = &cfg->sync;
+    o->poll_ms = s->poll_interval_ms;
+    o->full_pass_every = (int)s->full_pass_every;
+    o->batch = (size_t)s->batch;
+    o->lease_ms = s->lease_ms;
+    retry_policy_default(&o->retry);
+    if (s->retry_base_ms > 0)
+        o->retry.base_ms = s->retry_base_ms;
+    if (s->retry_cap_ms > 0)
+        o->retry.cap_ms = s->retry_cap_ms;
+    o->retry.max_attempts = (int)s->retry_max_attempts;
+    o->retry.max_age_ms = s->retry_max_age_ms;
+    o->breaker.failure_threshold = (int)s->breaker_failures;
+    o->breaker.cooldown_ms = s->breaker_cooldown_ms;
+}
+
 enum ab_rc sync_engine_start(const struct config *cfg, struct store *store,
                              struct sync_engine **out)
 {
-    return sync_engine_start_with(cfg, store, NULL, NULL, out);
+    struct sync_engine_opts o;
+    sync_engine_opts_from_config(cfg, &o);
+    return sync_engine_start_with(cfg, store, NULL, &o, out);
 }
 
 void sync_engine_stop(struct sync_engine *e)

@@ -41,19 +41,23 @@ struct sync_engine_opts {
     uint64_t seed;               /* jitter PRNG seed; 0: from the clock */
     int full_pass_every;         /* a full pass every N passes; <= 0: 24 */
     size_t batch;                /* outbox items per claim; 0: 10 */
-    unsigned concurrency;        /* outbox workers (and requests in flight) per provider;
-                                    0: 4; at most SYNC_CONCURRENCY_MAX */
+    unsigned concurrency;        /* outbox workers (and requests in flight) of every provider;
+                                    0: each provider's `concurrency` (default 4); at most
+                                    SYNC_CONCURRENCY_MAX */
     int64_t lease_ms;            /* outbox lease; <= 0: 5 min */
     struct retry_policy retry;   /* all zero: retry_policy_default() */
     struct breaker_opts breaker; /* zero: the breaker's defaults */
     retry_rand_fn rnd;           /* retry jitter source; NULL: the default */
 };
 
+/* The options the configuration's `sync` section gives (zeros elsewhere). */
+void sync_engine_opts_from_config(const struct config *cfg, struct sync_engine_opts *out /* OUT */);
+
 /* Start the engine with the built-in connector registry (conn_find) and the
- * default options. Providers whose type has no connector are logged once
- * and skipped (GET /v1/providers shows them without a connector). A
- * connector whose init fails is logged and skipped the same way. AB_ENOMEM /
- * AB_EINTERNAL when a thread cannot start (nothing is left running). */
+ * options of the configuration's `sync` section. Providers whose type has no connector are logged
+ * once and skipped (GET /v1/providers shows them without a connector). A connector whose init fails
+ * is logged and skipped the same way. AB_ENOMEM / AB_EINTERNAL when a thread cannot start (nothing
+ * is left running). */
 enum ab_rc sync_engine_start(const struct config *cfg, struct store *store,
                              struct sync_engine **out /* OUT */) AB_MUST_CHECK;
 

@@ -135,6 +135,32 @@ class CheckConfig(unittest.TestCase):
         self.assertIn(f'client_secret: "${{file:{secret_file}}}"', r.stdout)
         self.assertIn("max_body: 1MiB", r.stdout)  # defaults are filled in
 
+    def test_printed_configuration_loads_again(self):
+        path = self.write("tuned.yaml",
+                          "sync:\n"
+                          "  lease: 1m\n"
+                          "  batch: 50\n"
+                          "  retry: {base: 2s, max_attempts: 5}\n"
+                          "tenants:\n"
+                          "  default:\n"
+                          "    providers:\n"
+                          "      g:\n"
+                          "        type: generic\n"
+                          "        base_url: http://127.0.0.1:9\n"
+                          "        concurrency: 2\n"
+                          "        timeouts: {connect: 3s}\n"
+                          "      w: {type: wats, base_url: 'http://127.0.0.1:9', wats: {page_size: 500}}\n")
+        first = run(path, "--print")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertIn("ok (1 tenant, 2 providers)", first.stderr)  # stdout is the file alone
+        self.assertIn("  batch: 50\n", first.stdout)
+        self.assertIn("        concurrency: 2\n", first.stdout)
+        self.assertIn("          request: 1m\n", first.stdout)  # the default filled in
+        again = self.write("printed.yaml", first.stdout)
+        second = run(again, "--print")
+        self.assertEqual(second.returncode, 0, second.stderr)
+        self.assertEqual(second.stdout, first.stdout)
+
     def test_unreadable_secret_file_does_not_leak(self):
         path = self.write("missing_secret.yaml",
                           "tenants:\n  default:\n    providers:\n      sap:\n"

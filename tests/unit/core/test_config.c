@@ -512,6 +512,53 @@ static void test_wats_section(void **state)
     assert_int_equal(errs.n, 9);
 }
 
+static void test_sync_section(void **state)
+{
+    (void)state;
+    struct config *cfg = load("sync:\n"
+                              "  lease: 1m\n"
+                              "  batch: 50\n"
+                              "  retry: {base: 2s, max_attempts: 0}\n"
+                              "  breaker: {cooldown: 10s}\n"
+                              "tenants:\n"
+                              "  default:\n"
+                              "    providers:\n"
+                              "      g: {type: generic, concurrency: 2, timeouts: {connect: 3s}}\n"
+                              "      h: {type: generic}\n");
+    assert_int_equal(cfg->sync.lease_ms, 60000);
+    assert_int_equal(cfg->sync.batch, 50);
+    assert_int_equal(cfg->sync.poll_interval_ms, 1000);
+    assert_int_equal(cfg->sync.full_pass_every, 24);
+    assert_int_equal(cfg->sync.retry_base_ms, 2000);
+    assert_int_equal(cfg->sync.retry_cap_ms, 15 * 60000);
+    assert_int_equal(cfg->sync.retry_max_attempts, 0);
+    assert_int_equal(cfg->sync.retry_max_age_ms, 7LL * 86400000);
+    assert_int_equal(cfg->sync.breaker_failures, 5);
+    assert_int_equal(cfg->sync.breaker_cooldown_ms, 10000);
+    const struct config_tenant *t = config_tenant(cfg, "default");
+    const struct config_provider *g = config_provider(t, "g");
+    const struct config_provider *h = config_provider(t, "h");
+    assert_int_equal(g->concurrency, 2);
+    assert_int_equal(g->connect_timeout_ms, 3000);
+    assert_int_equal(g->request_timeout_ms, 60000);
+    assert_int_equal(h->concurrency, 4);
+    assert_int_equal(h->connect_timeout_ms, 10000);
+    config_free(cfg);
+
+    assert_null(load("sync: {batch: 0, retry: {base: 0s}}\n"
+                     "tenants:\n"
+                     "  default:\n"
+                     "    providers:\n"
+                     "      g: {type: generic, concurrency: 40, timeouts: {conect: 3s}}\n"));
+    assert_int_equal(errs.n, 4);
+    assert_string_equal(errs.items[0].message, "'sync.batch' must be between 1 and 1000");
+    assert_string_equal(errs.items[1].message, "'sync.retry.base' must be greater than 0");
+    assert_string_equal(errs.items[2].message,
+                        "'tenants.default.providers.g.concurrency' must be between 1 and 16");
+    assert_string_equal(errs.items[3].message,
+                        "unknown key 'tenants.default.providers.g.timeouts.conect'");
+}
+
 static void test_rules_must_be_empty(void **state)
 {
     (void)state;
@@ -821,6 +868,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mode_scalar_and_map, teardown),
         cmocka_unit_test_teardown(test_usage_webhooks_reconcile, teardown),
         cmocka_unit_test_teardown(test_wats_section, teardown),
+        cmocka_unit_test_teardown(test_sync_section, teardown),
         cmocka_unit_test_teardown(test_rules_must_be_empty, teardown),
         cmocka_unit_test_teardown(test_tenants_rules, teardown),
         cmocka_unit_test_teardown(test_server_and_store_checks, teardown),
