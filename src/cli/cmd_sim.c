@@ -47,7 +47,8 @@ static const char sim_usage[] =
     "  --user U, --password P  Basic credentials accepted (providers that use them)\n"
     "  --rate-limit N       requests per second before 429 (0: off; provider default)\n"
     "  --server-version V   the server version to imitate (wats: docs/sim/wats.md)\n"
-    "  --set NAME=VALUE     a provider option, repeatable (wats: docs/sim/wats.md)\n"
+    "  --set NAME=VALUE     a provider option, repeatable (docs/sim/wats.md,\n"
+    "                       docs/sim/sap_pm.md)\n"
     "  --list               list the providers\n"
     "\n"
     "Stops cleanly on SIGTERM or SIGINT.\n";

@@ -37,11 +37,14 @@
 
 extern const struct sim_provider sim_generic;
 extern const struct sim_provider sim_wats;
+extern const struct sim_provider sim_sap_pm;
 enum ab_rc sim_wats_configure(const struct sim_opts *opts, char *err, size_t errlen);
+enum ab_rc sim_sap_configure(const struct sim_opts *opts, char *err, size_t errlen);
 
 const struct sim_provider *const sim_providers[] = {
     &sim_generic,
     &sim_wats,
+    &sim_sap_pm,
     NULL,
 };
 
@@ -51,6 +54,7 @@ static const struct {
     sim_configure_fn configure;
 } sim_configurators[] = {
     {&sim_wats, sim_wats_configure},
+    {&sim_sap_pm, sim_sap_configure},
 };
 
 /* Check the provider options of opts for p (AB_EINVAL with a reason). */

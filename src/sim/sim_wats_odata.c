@@ -48,6 +48,7 @@ struct parser {
     char *err;
     bool failed;
     int depth;
+    unsigned flags; /* ODATA_F_* */
 };
 
 /* An operand of a comparison: a property (maybe inside a string function),
@@ -163,6 +164,53 @@ static bool lex_datetime(const char *s, size_t n, size_t *len, int64_t *ms)
         return false;
     *len = k;
     return true;
+}
+
+/* A V2 typed literal at s: prefix s[0..k) then '...' (ODATA_F_TYPED_LITERALS):
+ * datetime'2024-01-31T00:00[:00[.fff]]' (UTC), datetimeoffset'<RFC 3339>',
+ * guid'<GUID>'. No quote doubling: none of these values holds a quote. */
+static bool lex_typed(struct parser *p, struct tok *t, const char *s, size_t k, size_t rest)
+{
+    size_t end = k + 1;
+    while (end < rest && s[end] != '\'')
+        end++;
+    if (end >= rest) {
+        fail(p, t->pos, "unterminated string literal");
+        return false;
+    }
+    size_t vlen = end - k - 1;
+    const char *v = s + k + 1;
+    bool dt = k == 8 && strncasecmp(s, "datetime", 8) == 0;
+    bool dto = k == 14 && strncasecmp(s, "datetimeoffset", 14) == 0;
+    bool guid = k == 4 && strncasecmp(s, "guid", 4) == 0;
+    char buf[48];
+    if ((dt || dto) && vlen >= 16 && vlen < 40) {
+        memcpy(buf, v, vlen);
+        buf[vlen] = '\0';
+        if (vlen == 16 && buf[10] == 'T') /* datetime'2024-01-31T00:00' */
+            snprintf(buf + 16, sizeof(buf) - 16, ":00");
+        size_t len;
+        int64_t ms;
+        bool zone = strpbrk(buf + 10, "Zz+") || strchr(buf + 11, '-');
+        if ((dto || !zone) && lex_datetime(buf, strlen(buf), &len, &ms) && len == strlen(buf)) {
+            t->k = T_DATETIME;
+            t->i = ms;
+            t->len = end + 1;
+            p->pos += end + 1;
+            return true;
+        }
+    } else if (guid && vlen == 36) {
+        char g[37];
+        if (lex_guid(v, vlen, g)) {
+            t->k = T_GUID;
+            t->text = arena_strdup(p->a, g);
+            t->len = end + 1;
+            p->pos += end + 1;
+            return true;
+        }
+    }
+    fail(p, t->pos, "invalid typed literal '%.*s'", (int)(end + 1 > 60 ? 60 : end + 1), s);
+    return false;
 }
 
 /* Read the next token at p->pos (advancing). False on a lexical error. */
@@ -282,6 +330,8 @@ static bool lex(struct parser *p, struct tok *t)
         size_t k = 0;
         while (k < rest && ident_char(s[k]))
             k++;
+        if ((p->flags & ODATA_F_TYPED_LITERALS) && k < rest && s[k] == '\'')
+            return lex_typed(p, t, s, k, rest);
         t->k = T_IDENT;
         t->text = arena_strndup(p->a, s, k);
         t->len = k;
@@ -309,8 +359,9 @@ static bool kw(const struct tok *t, const char *word)
 
 static const struct odata_field *find_field(struct parser *p, const char *name)
 {
+    bool exact = p->flags & ODATA_F_CASE_SENSITIVE;
     for (size_t i = 0; i < p->n_fields; i++)
-        if (strcasecmp(p->fields[i].name, name) == 0)
+        if ((exact ? strcmp : strcasecmp)(p->fields[i].name, name) == 0)
             return &p->fields[i];
     return NULL;
 }
@@ -739,6 +790,13 @@ static bool blank(const char *text)
 enum ab_rc odata_filter_compile(struct arena *a, const char *text, const struct odata_field *fields,
                                 size_t n_fields, struct odata_sql *out, char err[ODATA_ERR_MAX])
 {
+    return odata_filter_compile_ex(a, text, fields, n_fields, 0, out, err);
+}
+
+enum ab_rc odata_filter_compile_ex(struct arena *a, const char *text,
+                                   const struct odata_field *fields, size_t n_fields,
+                                   unsigned flags, struct odata_sql *out, char err[ODATA_ERR_MAX])
+{
     out->sql = "";
     out->n_params = 0;
     err[0] = '\0';
@@ -749,8 +807,14 @@ enum ab_rc odata_filter_compile(struct arena *a, const char *text, const struct 
         snprintf(err, ODATA_ERR_MAX, "the filter is longer than %d characters", ODATA_TEXT_MAX);
         return AB_EINVAL;
     }
-    struct parser p = {
-        .a = a, .s = text, .n = n, .fields = fields, .n_fields = n_fields, .out = out, .err = err};
+    struct parser p = {.a = a,
+                       .s = text,
+                       .n = n,
+                       .fields = fields,
+                       .n_fields = n_fields,
+                       .out = out,
+                       .err = err,
+                       .flags = flags};
     const char *sql = parse_or(&p);
     struct tok t;
     if (sql && lex(&p, &t) && t.k != T_END)
@@ -771,6 +835,13 @@ enum ab_rc odata_orderby_compile(struct arena *a, const char *text,
                                  const struct odata_field *fields, size_t n_fields,
                                  const char **out, char err[ODATA_ERR_MAX])
 {
+    return odata_orderby_compile_ex(a, text, fields, n_fields, 0, out, err);
+}
+
+enum ab_rc odata_orderby_compile_ex(struct arena *a, const char *text,
+                                    const struct odata_field *fields, size_t n_fields,
+                                    unsigned flags, const char **out, char err[ODATA_ERR_MAX])
+{
     *out = "";
     err[0] = '\0';
     if (!text || blank(text))
@@ -787,7 +858,8 @@ enum ab_rc odata_orderby_compile(struct arena *a, const char *text,
                        .fields = fields,
                        .n_fields = n_fields,
                        .out = &dummy,
-                       .err = err};
+                       .err = err,
+                       .flags = flags};
     const char *sql = "";
     int terms = 0;
     for (;;) {

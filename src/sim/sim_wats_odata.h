@@ -87,6 +87,25 @@ enum ab_rc odata_orderby_compile(struct arena *a, const char *text,
                                  const char **out /* OUT */,
                                  char err[ODATA_ERR_MAX] /* OUT */) AB_MUST_CHECK;
 
+/* Dialect flags of the _ex compilers (the plain ones pass 0: the `wats`
+ * server's dialect). */
+#define ODATA_F_TYPED_LITERALS                                                                     \
+    1u                            /* OData V2 typed literals: datetime'2024-01-31T00:00',          \
+                                     datetimeoffset'2024-01-31T00:00:00Z', guid'...'               \
+                                     (SAP Gateway, sim_sap*.c) */
+#define ODATA_F_CASE_SENSITIVE 2u /* property names must match exactly (SAP) */
+
+/* odata_filter_compile / odata_orderby_compile with dialect flags
+ * (ODATA_F_*). Same contracts otherwise. */
+enum ab_rc odata_filter_compile_ex(struct arena *a, const char *text,
+                                   const struct odata_field *fields, size_t n_fields,
+                                   unsigned flags, struct odata_sql *out /* OUT */,
+                                   char err[ODATA_ERR_MAX] /* OUT */) AB_MUST_CHECK;
+enum ab_rc odata_orderby_compile_ex(struct arena *a, const char *text,
+                                    const struct odata_field *fields, size_t n_fields,
+                                    unsigned flags, const char **out /* OUT */,
+                                    char err[ODATA_ERR_MAX] /* OUT */) AB_MUST_CHECK;
+
 /* Bind q's parameters to st, starting at parameter index first (1-based).
  * Returns the next free index. */
 int odata_bind(sqlite3_stmt *st, const struct odata_sql *q, int first);

@@ -6,9 +6,10 @@ server's Swagger export (shared/specs/wats/openapi_public.json, found at
 ../shared relative to the repository; the test skips, saying so, when it is
 absent: the export is never copied into the repository).
 
-The validator is a small JSON-schema subset covering what the export uses:
-type, properties, required, items, $ref, enum, format (date-time loosely,
-uuid, int32), nullable / x-nullable. Two readings of the export:
+The validator (contract.py, shared with the SAP contract test) is a small
+JSON-schema subset covering what the export uses: type, properties,
+required, items, $ref, enum, format (date-time loosely, uuid, int32),
+nullable / x-nullable. Two readings of the export:
 - a Swagger 2.0 export has no nullability markers and the .NET server emits
   null for unset values, so null is accepted for a property that is not
   required (and wherever nullable / x-nullable is true);
@@ -19,12 +20,12 @@ Properties the schema does not declare are reported: a simulator inventing
 fields would mislead the connector written against the same contract."""
 import json
 import os
-import re
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_sim_wats  # noqa: E402
+from contract import Validator, match_operation  # noqa: E402
 
 REPO = os.environ.get("AB_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 SPEC = os.path.join(REPO, "..", "shared", "specs", "wats", "openapi_public.json")
@@ -44,88 +45,6 @@ OPERATION_MODELS = {
     ("GET", "/api/Asset/SubAssets"): {"type": "array",
                                       "items": {"$ref": "#/definitions/" + MODEL + "OData.Asset"}},
 }
-
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
-
-
-class Validator:
-    def __init__(self, spec):
-        self.spec = spec
-
-    def resolve(self, schema):
-        seen = 0
-        while "$ref" in schema:
-            ref = schema["$ref"]
-            if not ref.startswith("#/definitions/") or seen > 32:
-                raise ValueError("unsupported $ref " + ref)
-            schema = self.spec["definitions"][ref[len("#/definitions/"):]]
-            seen += 1
-        return schema
-
-    def errors(self, value, schema, where="$", nullable=False):
-        """A list of 'where: problem' strings (empty when value is valid)."""
-        if isinstance(schema, str):
-            schema = {"$ref": "#/definitions/" + schema}
-        schema = self.resolve(schema)
-        if value is None:
-            if nullable or schema.get("nullable") or schema.get("x-nullable"):
-                return []
-            return ["%s: null where %s is required" % (where, schema.get("type", "a value"))]
-        t = schema.get("type")
-        out = []
-        if t == "object" and "properties" not in schema:
-            return []  # untyped IHttpActionResult
-        checks = {
-            "object": lambda v: isinstance(v, dict),
-            "array": lambda v: isinstance(v, list),
-            "string": lambda v: isinstance(v, str),
-            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "boolean": lambda v: isinstance(v, bool),
-        }
-        if t and not checks[t](value):
-            return ["%s: %s is not of type %s" % (where, json.dumps(value)[:60], t)]
-        if "enum" in schema and value not in schema["enum"]:
-            out.append("%s: %r not in enum %r" % (where, value, schema["enum"]))
-        fmt = schema.get("format")
-        if fmt == "uuid" and not UUID.match(value):
-            out.append("%s: %r is not a uuid" % (where, value))
-        if fmt == "date-time" and not DATE_TIME.match(value):
-            out.append("%s: %r is not a date-time" % (where, value))
-        if fmt == "int32" and not -2**31 <= value < 2**31:
-            out.append("%s: %r is out of int32 range" % (where, value))
-        if t == "object":
-            props = schema.get("properties", {})
-            for name in schema.get("required", []):
-                if name not in value:
-                    out.append("%s: required property %r missing" % (where, name))
-            for name, v in value.items():
-                if name not in props:
-                    out.append("%s: property %r is not in the schema" % (where, name))
-                    continue
-                out += self.errors(v, props[name], "%s.%s" % (where, name),
-                                   nullable=name not in schema.get("required", []))
-        if t == "array":
-            for i, v in enumerate(value):
-                out += self.errors(v, schema.get("items", {}), "%s[%d]" % (where, i))
-        return out
-
-
-def match_operation(spec, method, path):
-    """The Swagger path template for a request path (literal paths first)."""
-    path = path.split("?", 1)[0]
-    paths = spec["paths"]
-    if path in paths and method.lower() in paths[path]:
-        return path
-    for template, ops in paths.items():
-        if method.lower() not in ops or "{" not in template:
-            continue
-        rx = "^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(rx, path) and not any(p == path for p in paths):
-            return template
-    return None
-
 
 class TestSimWatsContract(unittest.TestCase):
     def test_every_response_matches_the_swagger_export(self):
