@@ -102,7 +102,7 @@ static void providers_list(struct http_request *req, struct http_response *resp,
         const struct config_provider *pc = &t->providers[i];
         struct store_outbox_counts c;
         rc = store_outbox_counts(r, t->name, pc->name, &c);
-        if (!rc && config_provider_for_item(t, pc->type) == pc && strcmp(pc->type, pc->name)) {
+        if (!rc && config_provider_for_item(t, pc->type) == pc && strcmp(pc->type, pc->name) != 0) {
             /* items queued under the type name (work orders) are this provider's too */
             struct store_outbox_counts ca;
             rc = store_outbox_counts(r, t->name, pc->type, &ca);
@@ -216,7 +216,8 @@ enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
                 rc = buf_printf(out,
                                 "assetbridge_sync_queue_depth{%s} %lld\n"
                                 "assetbridge_sync_dead_letters{%s} %lld\n",
-                                lbl, (long long)(c.pending + c.in_flight), lbl, (long long)c.dead);
+                                lbl, (long long)c.pending + (long long)c.in_flight, lbl,
+                                (long long)c.dead);
             struct sync_provider_status ps;
             if (!rc && sync_engine_provider_status(ctx->sync, ten->name, pc->name, &ps)) {
                 const struct {

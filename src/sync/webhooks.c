@@ -406,8 +406,9 @@ enum ab_rc webhooks_start_with(const struct config *cfg, struct store *store,
         int64_t need = (int64_t)w->o.batch * per;
         w->o.lease_ms = need > MIN_LEASE_MS ? need : MIN_LEASE_MS;
     }
-    const struct retry_policy zero = {0};
-    if (memcmp(&w->o.retry, &zero, sizeof(zero)) == 0) {
+    const struct retry_policy *r = &w->o.retry;
+    if (r->base_ms == 0 && r->cap_ms == 0 && r->max_attempts == 0 && r->max_age_ms == 0 &&
+        r->retry_after_ceiling_ms == 0) {
         retry_policy_default(&w->o.retry);
         w->o.retry.max_attempts = (int)cfg->webhooks.max_attempts;
         w->o.retry.max_age_ms = cfg->webhooks.max_age_ms;
