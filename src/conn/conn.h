@@ -44,6 +44,7 @@ struct client; /* src/client/client.h: the provider's HTTP client */
 #define CONN_CAP_RECORD_CALIBRATION (1u << 8) /* push action "record_calibration" */
 #define CONN_CAP_WEBHOOKS_IN (1u << 9)        /* the provider calls us (webhooks) */
 #define CONN_CAP_ATTACHMENTS (1u << 10)       /* push action "attachment" */
+#define CONN_CAP_PULL_REPORTS (1u << 11)      /* pull entity "report": test reports' asset uses */
 
 /* The capability needed to pull entity (a config_entity_names value), or 0
  * when no capability covers it. */
@@ -61,6 +62,7 @@ static inline unsigned conn_entity_cap(const char *entity)
         {"work_order", CONN_CAP_PULL_WORK_ORDERS},
         {"notification", CONN_CAP_PULL_WORK_ORDERS},
         {"calibration", CONN_CAP_PULL_CALIBRATION},
+        {"report", CONN_CAP_PULL_REPORTS},
     };
     for (size_t i = 0; entity && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(map[i].name, entity) == 0)

@@ -1735,7 +1735,8 @@ static enum ab_rc wats_health(void *ctx, struct arena *a, struct conn_health *ou
 const struct conn_ops conn_wats = {
     CONN_ABI_V1, /* abi */
     "wats",      /* name: provider type "wats" */
-    CONN_CAP_PULL_ASSETS | CONN_CAP_PUSH_READINGS | CONN_CAP_RECORD_CALIBRATION, /* caps */
+    CONN_CAP_PULL_ASSETS | CONN_CAP_PULL_REPORTS | CONN_CAP_PUSH_READINGS |
+        CONN_CAP_RECORD_CALIBRATION, /* caps */
     wats_init,      /* init: Basic token, base URL (/api appended unless present), defaults */
     wats_cleanup,   /* cleanup */
     wats_health,    /* health: authenticated type list, then /api/App/Version */

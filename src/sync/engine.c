@@ -280,6 +280,13 @@ static void normalize_page(struct prov *p, struct conn_page *page)
 
 /* ---- pull ------------------------------------------------------------------------ */
 
+/* An append-only stream (test report uses): never a full pass, so nothing
+ * is re-read from the beginning or marked missing at the source. */
+static bool append_only(const char *entity)
+{
+    return strcmp(entity, "report") == 0;
+}
+
 struct page_job {
     struct prov *p;
     const char *entity;
@@ -462,8 +469,12 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
         ratelimit_success(p->rl);
         normalize_page(p, &page);
         bool last = page.next_page_token == NULL;
-        struct page_job j = {
-            p, es->name, &page, a, last && es->full_started_at != INT64_MIN, es->full_started_at};
+        struct page_job j = {p,
+                             es->name,
+                             &page,
+                             a,
+                             last && es->full_started_at != INT64_MIN && !append_only(es->name),
+                             es->full_started_at};
         rc = store_write(e->store, page_job_fn, &j, NULL);
         if (rc) {
             record_pull_failure(
@@ -547,7 +558,8 @@ static void *puller_main(void *arg)
             struct ent_sched *es = &p->ents[i];
             if (es->unsupported || clock_now_ms() < es->next_due)
                 continue;
-            bool full = es->passes > 0 && es->passes % e->o.full_pass_every == 0;
+            bool full =
+                es->passes > 0 && es->passes % e->o.full_pass_every == 0 && !append_only(es->name);
             enum ab_rc rc = sync_pull_pass(p, es, full, 0, NULL, NULL, NULL);
             if (rc && rc != AB_EAGAIN)
                 log_warn(NULL, "sync: pull failed", LOG_STR("tenant", p->tenant),

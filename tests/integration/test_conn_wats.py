@@ -32,6 +32,7 @@ import time
 import unittest
 import urllib.parse
 import urllib.request
+import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import BIN, Service, run, write_file  # noqa: E402
@@ -51,6 +52,7 @@ tenants:
         rate_limit: {requests_per_second: 50}
         entities:
           asset: {interval: 1s}
+          report: {interval: 1s}
         usage:
           flush_window: 1s
           meters:
@@ -378,6 +380,50 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         self.assertEqual(self.get("/v1/dead-letters")["items"], [])
         st, b = sim_call(self.old_addr, "GET", "/_sim/effects", auth=False)
         self.assertEqual(b.get("calibrations_recorded"), 1, b)
+
+
+    def test_7_report_uses_without_double_counting(self):
+        """A test report posted to WATS counts there (the server adds its
+        asset usage); the hub takes it in as per-asset uses with the result,
+        and neither counts it again nor pushes it back."""
+        self.wait_for("the full pass", self.full_pass_done, limit=300)
+        self.wait_for("the counted asset linked", lambda: self.linked(BASELINE_SERIAL), limit=60)
+        self.wait_for("the report cursor", lambda: any(
+            r["entity"] == "report" and r.get("last_success_at")
+            for r in self.get("/v1/sync-state")["items"]), limit=60)
+        total = self.sim_asset(BASELINE_SERIAL)["totalCount"]
+        meters_before = self.get("/v1/assets/%s/meters" % BASELINE_SERIAL)["items"]
+        report = {"type": "T", "id": str(uuid.uuid4()), "pn": "PCBA-100", "sn": "UUT-R1",
+                  "rev": "A", "processCode": 10, "processName": "ICT", "result": "F",
+                  "machineName": "ICT-01", "location": "Line 3", "purpose": "Production",
+                  "start": "2026-01-01T08:00:00+01:00",
+                  "uut": {"fixtureId": "FX-1", "user": "operator", "execTime": 12.5},
+                  "assets": [{"assetSN": BASELINE_SERIAL, "usageCount": 7}]}
+        st, b = sim_call(self.addr, "POST", "/api/Report/WSJF", body=report)
+        self.assertIn(st, (200, 201), b)
+        self.assertEqual(self.sim_asset(BASELINE_SERIAL)["totalCount"], total + 7)
+
+        db = os.path.join(self.s.data_dir, "assetbridge.db")
+
+        def uses():
+            import sqlite3
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+            try:
+                return con.execute("SELECT doc FROM objects WHERE kind = 'report'"
+                                   " AND asset_ref = ?", (BASELINE_SERIAL,)).fetchall()
+            finally:
+                con.close()
+        self.wait_for("the report's use of the asset in the hub", lambda: len(uses()) == 1,
+                      limit=60)
+        use = json.loads(uses()[0][0])
+        self.assertEqual(use.get("counted_by"), "wats", use)
+        self.assertIn("F", json.dumps(use))  # the result travels with the use
+        # not a reading: the hub's meters are as they were, nothing is pushed
+        time.sleep(2)  # a further pull and flush window (not a timing assertion)
+        self.assertEqual(self.get("/v1/assets/%s/meters" % BASELINE_SERIAL)["items"],
+                         meters_before)
+        self.assertEqual(self.sim_asset(BASELINE_SERIAL)["totalCount"], total + 7)
+        self.assertEqual(len(uses()), 1)
 
 
 if __name__ == "__main__":

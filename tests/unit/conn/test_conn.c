@@ -106,7 +106,8 @@ static void test_caps_maps(void **state)
     assert_int_equal(conn_entity_cap("asset"), CONN_CAP_PULL_ASSETS);
     assert_int_equal(conn_entity_cap("work_order"), CONN_CAP_PULL_WORK_ORDERS);
     assert_int_equal(conn_entity_cap("calibration"), CONN_CAP_PULL_CALIBRATION);
-    assert_int_equal(conn_entity_cap("report"), 0);
+    assert_int_equal(conn_entity_cap("report"), CONN_CAP_PULL_REPORTS);
+    assert_int_equal(conn_entity_cap("plan"), 0);
     assert_int_equal(conn_entity_cap(NULL), 0);
     assert_int_equal(conn_action_cap("push_reading"), CONN_CAP_PUSH_READINGS);
     assert_int_equal(conn_action_cap("open_request"), CONN_CAP_OPEN_REQUEST);
