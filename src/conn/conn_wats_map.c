@@ -591,6 +591,12 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
     set_attr_str(at, "wats_type_id", jstr(in, "typeId"));
     set_attr_str(at, "wats_type_name", tname);
     set_attr_str(at, "wats_parent_serial_number", jstr(in, "parentSerialNumber"));
+    /* the hierarchy: the parent by its native id (the serial number), which
+     * the hub resolves through its links (null: a top-level asset) */
+    if (json_object_get(in, "parentSerialNumber")) {
+        const char *psn = jstr(in, "parentSerialNumber");
+        json_object_set_new(d, "parent_native_id", psn && *psn ? json_string(psn) : json_null());
+    }
     set_attr_str(at, "wats_parent_asset_id", jstr(in, "parentAssetId"));
     set_attr_str(at, "description", jstr(in, "description"));
     set_attr_str(at, "wats_location", jstr(in, "location"));

@@ -336,7 +336,22 @@ static const char *const v6[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6};
+/* 6 -> 7: a pulled asset whose parent (named by the provider's native id)
+ * the hub does not know yet waits here; the link that brings the parent in
+ * sets the child's parent */
+static const char *const v7[] = {
+    "CREATE TABLE pending_parents ("
+    "  tenant TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  parent_native_id TEXT NOT NULL,"
+    "  child_ref TEXT NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, provider, parent_native_id, child_ref)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX pending_parents_child ON pending_parents(tenant, child_ref)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

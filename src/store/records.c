@@ -197,6 +197,109 @@ static enum ab_rc record_conflict(struct store_tx *tx, const struct store_record
 
 static const char SQL_LINK_OF[] =
     "SELECT asset_ref FROM asset_links WHERE tenant = ? AND provider = ? AND native_id = ?";
+
+/* ---- the hierarchy: parents named by the provider's native id ----------------- */
+
+static const char SQL_PENDING_DEL_CHILD[] =
+    "DELETE FROM pending_parents WHERE tenant = ? AND child_ref = ?";
+static const char SQL_PENDING_ADD[] =
+    "INSERT INTO pending_parents(tenant, provider, parent_native_id, child_ref, since)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+static const char SQL_PENDING_OF[] = "SELECT child_ref FROM pending_parents WHERE tenant = ?"
+                                     " AND provider = ? AND parent_native_id = ?";
+
+/* The hub asset linked to (provider, native_id), or NULL. */
+static enum ab_rc linked_ref(struct store_db *db, const char *tenant, const char *provider,
+                             const char *native_id, struct arena *a, const char **out)
+{
+    struct store_stmt *st;
+    bool row = false;
+    *out = NULL;
+    enum ab_rc rc = store_db_stmt(db, SQL_LINK_OF, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttt", tenant, provider, native_id);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && row)
+        *out = store_col_text(db, st, 0, a);
+    db->ops->reset(st);
+    return rc;
+}
+
+/* Resolve the parent a pulled asset names (doc "parent_native_id") into the
+ * patch's "parent"; a parent the hub has not linked yet is remembered in
+ * pending_parents (and the child keeps its parent until then). */
+static enum ab_rc parent_of(struct store_tx *tx, const struct store_record *rec, const char *ref,
+                            json_t *patch, struct arena *a)
+{
+    struct store_db *db = tx->db;
+    const char *pn = json_string_value(json_object_get(rec->doc, "parent_native_id"));
+    json_object_del(patch, "parent_native_id");
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(db, SQL_PENDING_DEL_CHILD, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tt", rec->tenant, ref);
+    if (!rc)
+        rc = store_step_done(db, st);
+    if (rc || !json_object_get(rec->doc, "parent_native_id"))
+        return rc;
+    if (!pn || !*pn) { /* null or "": no parent at the provider */
+        json_object_set_new(patch, "parent", json_null());
+        return AB_OK;
+    }
+    const char *parent = NULL;
+    rc = linked_ref(db, rec->tenant, rec->provider, pn, a, &parent);
+    if (rc)
+        return rc;
+    if (parent && strcmp(parent, ref) != 0) {
+        json_object_set_new(patch, "parent", json_string(parent));
+        return AB_OK;
+    }
+    rc = store_db_stmt(db, SQL_PENDING_ADD, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tttti", rec->tenant, rec->provider, pn, ref, clock_now_ms());
+    if (!rc)
+        rc = store_step_done(db, st);
+    return rc;
+}
+
+/* (provider, native_id) is now linked to ref: the children waiting for it
+ * get it as their parent. */
+static enum ab_rc adopt_children(struct store_tx *tx, const struct store_record *rec,
+                                 const char *ref, const char *actor, struct arena *a)
+{
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    const char *kids[64];
+    size_t n = 0;
+    bool row = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_PENDING_OF, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttt", rec->tenant, rec->provider, rec->native_id);
+    while (!rc && n < sizeof(kids) / sizeof(kids[0]) && !(rc = store_step_row(db, st, &row)) && row)
+        kids[n++] = store_col_text(db, st, 0, a);
+    db->ops->reset(st);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct store_asset_row child;
+        rc = store_asset_get_tx(tx, rec->tenant, kids[i], a, &child);
+        if (rc == AB_ENOTFOUND) {
+            rc = AB_OK;
+        } else if (!rc && strcmp(kids[i], ref) != 0) {
+            child.asset.parent = ref;
+            struct store_put_result put;
+            rc = store_asset_put(tx, rec->tenant, &child.asset, 0, 0, actor, &put);
+            if (rc == AB_EINVAL || rc == AB_ECONFLICT) /* e.g. a cycle: leave it */
+                rc = AB_OK;
+        }
+        if (!rc)
+            rc = store_db_stmt(db, SQL_PENDING_DEL_CHILD, &st);
+        if (!rc)
+            rc = store_bind_all(db, st, "tt", rec->tenant, kids[i]);
+        if (!rc)
+            rc = store_step_done(db, st);
+    }
+    return rc;
+}
 static const char SQL_OTHER_LINK[] = "SELECT native_id FROM asset_links WHERE tenant = ? AND "
                                      "asset_ref = ? AND provider = ? AND native_id <> ?"
                                      " LIMIT 1";
@@ -393,6 +496,11 @@ static enum ab_rc apply_asset(struct store_tx *tx, const struct store_record *re
     json_t *patch = json_deep_copy(rec->doc);
     json_object_del(patch, "asset_ref");
     json_object_del(patch, "provider_meters"); /* usage baselines, not asset fields */
+    rc = parent_of(tx, rec, ref, patch, a);
+    if (rc) {
+        json_decref(patch);
+        return rc;
+    }
     struct model_asset merged;
     struct model_error err;
     rc = model_asset_merge(a, &base.asset, patch, &merged, &err);
@@ -422,6 +530,9 @@ static enum ab_rc apply_asset(struct store_tx *tx, const struct store_record *re
                 rec->native_id);
             return AB_ECONFLICT;
         }
+        if (rc)
+            return rc;
+        rc = adopt_children(tx, rec, ref, actor, a);
         if (rc)
             return rc;
     }

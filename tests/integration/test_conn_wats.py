@@ -216,6 +216,7 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         detail = self.get("/v1/assets/" + ref)
         self.assertEqual(detail["links"][0]["provider"], "wats")
         self.assertIn("wats_total_count", detail.get("attributes", {}))
+        
         # the requests of the first pass: everything before the first log read
         # that carries a filter (the first incremental pull)
         reqs = self.requests()
@@ -234,6 +235,18 @@ class WatsConnectorEndToEnd(unittest.TestCase):
         self.assertLessEqual(len(first_pass), 15)
         self.assertLessEqual(by_path.get("/api/Asset", 0), 11)
         self.assertEqual(by_path.get("/api/Asset/Status", 0), 0)
+        # (after the count: these queries are the test's own)
+        # the hierarchy from parentSerialNumber, resolved through the links
+        st, kids = sim_call(self.addr, "GET", "/api/Asset",
+                            query={"$filter": "parentSerialNumber ne null", "$top": "3"})
+        self.assertEqual(st, 200, kids)
+        self.assertTrue(kids, "the simulator seeds sub-assets")
+        for kid in kids:
+            child = self.get("/v1/assets:lookup?provider=wats&native_id=" + kid["serialNumber"])
+            parent = self.get("/v1/assets:lookup?provider=wats&native_id=" +
+                              kid["parentSerialNumber"])
+            self.assertEqual(self.get("/v1/assets/" + child["asset_ref"]).get("parent"),
+                             parent["asset_ref"], kid)
 
     def test_2_incremental_through_the_log(self):
         self.wait_for("the full pass", self.full_pass_done, limit=300)

@@ -551,6 +551,48 @@ static void test_unmapped_value_is_held(void **state)
     test_db_close(&t);
 }
 
+static const char *parent_of_asset(struct test_db *t, const char *ref, struct arena *a)
+{
+    struct store_read *r;
+    struct store_asset_row row;
+    assert_int_equal(store_read_begin(t->s, &r), AB_OK);
+    assert_int_equal(store_asset_get(r, "t1", ref, a, &row), AB_OK);
+    store_read_end(r);
+    return row.asset.parent;
+}
+
+/* The hierarchy a provider gives by native id: resolved through the links,
+ * also when the child arrives before its parent. */
+static void test_parent_by_native_id(void **state)
+{
+    (void)state;
+    struct test_db t;
+    test_db_open(&t);
+    struct arena *a = arena_new(0, 0);
+    /* the child first: its parent is not in the hub yet */
+    struct store_upsert_result r = asset_rec(
+        &t, "wats", "CH-1", "{\"serial_number\":\"CH-1\",\"parent_native_id\":\"PA-1\"}", a);
+    assert_int_equal(r.outcome, STORE_UPSERT_CREATED);
+    const char *child = linked_to(&t, "wats", "CH-1", a);
+    assert_non_null(child);
+    assert_null(parent_of_asset(&t, child, a));
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM pending_parents"), 1);
+    /* the parent arrives: the child is adopted */
+    asset_rec(&t, "wats", "PA-1", "{\"serial_number\":\"PA-1\"}", a);
+    const char *parent = linked_to(&t, "wats", "PA-1", a);
+    assert_non_null(parent);
+    assert_string_equal(parent_of_asset(&t, child, a), parent);
+    assert_int_equal(test_count(&t, "SELECT COUNT(*) FROM pending_parents"), 0);
+    /* a second child of a known parent gets it at once */
+    asset_rec(&t, "wats", "CH-2", "{\"serial_number\":\"CH-2\",\"parent_native_id\":\"PA-1\"}", a);
+    assert_string_equal(parent_of_asset(&t, linked_to(&t, "wats", "CH-2", a), a), parent);
+    /* re-parented to the top (null) */
+    asset_rec(&t, "wats", "CH-1", "{\"serial_number\":\"CH-1\",\"parent_native_id\":null}", a);
+    assert_null(parent_of_asset(&t, child, a));
+    arena_free(a);
+    test_db_close(&t);
+}
+
 int main(void)
 {
     log_configure(LOG_ERROR, LOG_FORMAT_JSON, 2);
@@ -563,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_mark_missing),
         cmocka_unit_test(test_work_orders),
         cmocka_unit_test(test_unmapped_value_is_held),
+        cmocka_unit_test(test_parent_by_native_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
