@@ -284,11 +284,16 @@ class WatsConnectorEndToEnd(unittest.TestCase):
             st2, _, d = self.api("GET", "/v1/assets/" + serial)
             return st2 == 200
         self.wait_for("the new asset pulled", linked, limit=60)
-        # the count is applied but the answer lost, then a 503, then a 429
+        # the count is applied but the answer lost, then a 503, a 500, a reset
+        # before anything is applied, and a 429
         for rule in ({"match": {"method": "PUT", "path": "/api/Asset/Count"},
                       "action": "reset_after_apply", "count": 1},
                      {"match": {"method": "PUT", "path": "/api/Asset/Count"},
                       "action": "status", "status": 503, "count": 1},
+                     {"match": {"method": "PUT", "path": "/api/Asset/Count"},
+                      "action": "status", "status": 500, "count": 1},
+                     {"match": {"method": "PUT", "path": "/api/Asset/Count"},
+                      "action": "reset", "count": 1},
                      {"match": {"method": "PUT", "path": "/api/Asset/Count"},
                       "action": "status", "status": 429, "count": 1}):
             st, b = sim_call(self.addr, "POST", "/_sim/faults", body=rule, auth=False)
