@@ -47,30 +47,42 @@ int cli_api_open(struct cli_api *api, const char *prog, const char *url)
         fprintf(stderr, "%s: cannot initialise libcurl\n", prog);
         return CLI_FAILURE;
     }
-    api->esc = curl_easy_init();
-    if (!api->esc) {
-        curl_global_cleanup();
-        fprintf(stderr, "%s: cannot initialise libcurl\n", prog);
-        return CLI_FAILURE;
-    }
+    api->open = true;
     return CLI_OK;
 }
 
 void cli_api_close(struct cli_api *api)
 {
-    if (api->esc) {
-        curl_easy_cleanup(api->esc);
-        api->esc = NULL;
+    if (api->open) {
+        api->open = false;
         curl_global_cleanup();
     }
 }
 
+char *cli_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    s = s ? s : "";
+    size_t n = strlen(s);
+    char *out = xmalloc(3 * n + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *cli_api_escape(struct cli_api *api, const char *s)
 {
-    char *e = curl_easy_escape(api->esc, s ? s : "", 0);
-    char *out = xstrdup(e ? e : "");
-    curl_free(e);
-    return out;
+    (void)api;
+    return cli_escape(s);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
@@ -298,4 +310,43 @@ int cli_job_exit(const struct cli_api *api, const json_t *job)
     fprintf(stderr, "%s: job %s %s%s%s\n", api->prog, cli_str(job, "id", "?"), state,
             cli_str(job, "error", NULL) ? ": " : "", cli_str(job, "error", ""));
     return CLI_FAILURE;
+}
+
+int cli_job_run(const char *prog, const char *url, const char *method, const char *path,
+                const json_t *body, const struct cli_job_opts *o)
+{
+    struct cli_api api;
+    int rc = cli_api_open(&api, prog, url);
+    if (rc)
+        return rc;
+    long status = 0;
+    json_t *job = NULL, *final = NULL;
+    rc = CLI_FAILURE;
+    if (!cli_api_call(&api, method, path, body, &status, &job))
+        goto out;
+    if (status != 202) {
+        cli_api_print_error(&api, status, job);
+        goto out;
+    }
+    if (o->no_wait) {
+        printf("%s\n", cli_str(job, "id", "?"));
+        rc = CLI_OK;
+        goto out;
+    }
+    if (!cli_job_wait(&api, job, o->quiet, &final))
+        goto out;
+    if (o->json) {
+        char *t = json_dumps(final, JSON_INDENT(2));
+        if (t)
+            puts(t);
+        free(t);
+    } else if (o->summary) {
+        o->summary(final);
+    }
+    rc = cli_job_exit(&api, final);
+out:
+    json_decref(job);
+    json_decref(final);
+    cli_api_close(&api);
+    return rc;
 }

@@ -22,7 +22,7 @@ struct cli_api {
     const char *prog; /* "assetbridge sync", for messages */
     char base[CLI_URL_MAX];
     const char *key;
-    void *esc; /* a CURL handle for escaping */
+    bool open; /* libcurl initialised (cli_api_close undoes it) */
 };
 
 /* Check url (--url, else $ASSETBRIDGE_URL) and the key in
@@ -41,7 +41,11 @@ bool cli_api_call(struct cli_api *api, const char *method, const char *path, con
 /* Print the API's error for a failed call to stderr. */
 void cli_api_print_error(const struct cli_api *api, long status, const json_t *body);
 
-/* s percent-encoded for a path segment or query value (free() it). */
+/* s percent-encoded for a path segment or query value: everything but
+ * RFC 3986's unreserved characters (free() it). */
+char *cli_escape(const char *s);
+
+/* The same (the session is not needed; kept for the commands' symmetry). */
 char *cli_api_escape(struct cli_api *api, const char *s);
 
 /* A string member of o, or def. */
@@ -61,5 +65,21 @@ bool cli_job_wait(struct cli_api *api, const json_t *job, bool quiet, json_t **f
 /* The exit code for an ended job: CLI_OK when it succeeded, else
  * CLI_FAILURE (after printing the job's state and error to stderr). */
 int cli_job_exit(const struct cli_api *api, const json_t *job);
+
+/* How cli_job_run shows a job. */
+struct cli_job_opts {
+    bool no_wait;                         /* print the job id and return once it is queued */
+    bool json;                            /* print the final job JSON instead of the summary */
+    bool quiet;                           /* no progress */
+    void (*summary)(const json_t *final); /* the human summary of an ended job */
+};
+
+/* Submit a job (POST path with body; 202 expected), then, unless no_wait,
+ * wait for it with progress and print its summary or JSON. Opens and closes
+ * its own API session (prog for messages, url or the environment's).
+ * Returns the command's exit code (cli_job_exit, CLI_FAILURE on a refused
+ * submission, the open's usage/failure code). body may be NULL. */
+int cli_job_run(const char *prog, const char *url, const char *method, const char *path,
+                const json_t *body, const struct cli_job_opts *o);
 
 #endif

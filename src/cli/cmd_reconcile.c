@@ -120,41 +120,11 @@ int cmd_reconcile(int argc, char **argv)
               stderr);
         return CLI_USAGE;
     }
-    struct cli_api api;
-    int rc = cli_api_open(&api, "assetbridge reconcile", url);
-    if (rc)
-        return rc;
     json_t *body =
         json_pack("{s:s, s:s, s:b}", "provider", provider, "entity", entity, "repair", repair);
-    long status = 0;
-    json_t *job = NULL, *final = NULL;
-    rc = CLI_FAILURE;
-    if (!body || !cli_api_call(&api, "POST", "/v1/reconcile", body, &status, &job))
-        goto out;
-    if (status != 202) {
-        cli_api_print_error(&api, status, job);
-        goto out;
-    }
-    if (no_wait) {
-        printf("%s\n", cli_str(job, "id", "?"));
-        rc = CLI_OK;
-        goto out;
-    }
-    if (!cli_job_wait(&api, job, quiet, &final))
-        goto out;
-    if (as_json) {
-        char *t = json_dumps(final, JSON_INDENT(2));
-        if (t)
-            puts(t);
-        free(t);
-    } else {
-        print_report(final);
-    }
-    rc = cli_job_exit(&api, final);
-out:
+    struct cli_job_opts jo = {no_wait, as_json, quiet, print_report};
+    int rc = body ? cli_job_run("assetbridge reconcile", url, "POST", "/v1/reconcile", body, &jo)
+                  : CLI_FAILURE;
     json_decref(body);
-    json_decref(job);
-    json_decref(final);
-    cli_api_close(&api);
     return rc;
 }

@@ -87,46 +87,15 @@ int cmd_sync(int argc, char **argv)
         fputs("assetbridge sync: name the provider with --provider P\n", stderr);
         return CLI_USAGE;
     }
-    struct cli_api api;
-    int rc = cli_api_open(&api, "assetbridge sync", url);
-    if (rc)
-        return rc;
-    char *ep = cli_api_escape(&api, provider);
+    char *ep = cli_escape(provider);
     char path[512];
     snprintf(path, sizeof(path), "/v1/providers/%s:sync", ep);
     free(ep);
     json_t *body = json_pack("{s:b}", "full", full);
-    if (entity)
+    if (body && entity)
         json_object_set_new(body, "entity", json_string(entity));
-    long status = 0;
-    json_t *job = NULL, *final = NULL;
-    rc = CLI_FAILURE;
-    if (!cli_api_call(&api, "POST", path, body, &status, &job))
-        goto out;
-    if (status != 202) {
-        cli_api_print_error(&api, status, job);
-        goto out;
-    }
-    if (no_wait) {
-        printf("%s\n", cli_str(job, "id", "?"));
-        rc = CLI_OK;
-        goto out;
-    }
-    if (!cli_job_wait(&api, job, quiet, &final))
-        goto out;
-    if (as_json) {
-        char *t = json_dumps(final, JSON_INDENT(2));
-        if (t)
-            puts(t);
-        free(t);
-    } else {
-        print_summary(final);
-    }
-    rc = cli_job_exit(&api, final);
-out:
+    struct cli_job_opts jo = {no_wait, as_json, quiet, print_summary};
+    int rc = body ? cli_job_run("assetbridge sync", url, "POST", path, body, &jo) : CLI_FAILURE;
     json_decref(body);
-    json_decref(job);
-    json_decref(final);
-    cli_api_close(&api);
     return rc;
 }
