@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the Unix epoch, UTC (fake when a fake clock is set). */
 int64_t clock_now_ms(void);
@@ -23,6 +24,10 @@ int64_t clock_mono_ms(void);
 
 /* The same in microseconds. */
 int64_t clock_mono_us(void);
+
+/* The real-time instant ms milliseconds from now, as pthread_cond_timedwait
+ * wants its deadline (never fake: an idle wait is real time). */
+struct timespec clock_deadline_in(int64_t ms);
 
 /* Switch to a fake clock that reads start_ms now. When frozen is true it does
  * not move by itself; otherwise it advances with real time. */

@@ -103,14 +103,7 @@ static void *retention_main(void *arg)
     struct store_retention *t = arg;
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += t->interval_ms / 1000;
-        ts.tv_nsec += (t->interval_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = clock_deadline_in(t->interval_ms);
         pthread_cond_timedwait(&t->cond, &t->lock, &ts);
         if (t->stop)
             break;

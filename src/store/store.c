@@ -353,9 +353,7 @@ static void *writer_main(void *arg)
                 checkpointed = true;
                 continue;
             }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            struct timespec ts = clock_deadline_in(1000);
             pthread_cond_timedwait(&s->work, &s->lock, &ts);
         }
         if (!s->head && s->stopping)

@@ -71,14 +71,7 @@ bool sync_stopping(struct sync_engine *e)
 /* Wait up to ms of real time, or until stop. */
 static void idle_wait(struct sync_engine *e, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline_in(ms);
     pthread_mutex_lock(&e->mu);
     if (!e->stopping)
         (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
@@ -280,6 +273,22 @@ static void normalize_page(struct prov *p, struct conn_page *page)
 
 /* ---- pull ------------------------------------------------------------------------ */
 
+struct store_record sync_record_of(const char *tenant, const char *provider, const char *entity,
+                                   const struct conn_record *cr)
+{
+    struct store_record rec = {
+        .tenant = tenant,
+        .provider = provider,
+        .entity = entity,
+        .native_id = cr->native_id,
+        .doc = cr->doc,
+        .source_revision = cr->revision < 0 ? INT64_MIN : cr->revision,
+        .source_modified_at = cr->modified_at,
+        .mapping_exception = cr->mapping_exception,
+    };
+    return rec;
+}
+
 /* An append-only stream (test report uses): never a full pass, so nothing
  * is re-read from the beginning or marked missing at the source. */
 static bool append_only(const char *entity)
@@ -311,16 +320,7 @@ static enum ab_rc page_job_fn(struct store_tx *tx, void *arg)
                 return rc;
             continue;
         }
-        struct store_record rec = {
-            .tenant = tenant,
-            .provider = provider,
-            .entity = j->entity,
-            .native_id = cr->native_id,
-            .doc = cr->doc,
-            .source_revision = cr->revision < 0 ? INT64_MIN : cr->revision,
-            .source_modified_at = cr->modified_at,
-            .mapping_exception = cr->mapping_exception,
-        };
+        struct store_record rec = sync_record_of(tenant, provider, j->entity, cr);
         struct store_upsert_result res;
         rc = store_record_upsert(tx, &rec, j->a, &res);
         if (rc == AB_EINVAL) {

@@ -21,6 +21,7 @@
 
 #include "conn/conn.h"
 #include "core/arena.h"
+#include "store/records.h"
 #include "sync/engine.h"
 
 struct ent_sched {
@@ -88,6 +89,11 @@ bool sync_stopping(struct sync_engine *e);
 enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int max_pages,
                           int *pages /* OUT, may be NULL */, sync_progress_fn progress,
                           void *progress_arg) AB_MUST_CHECK;
+
+/* The store's record for a pulled record cr of (tenant, provider, entity):
+ * what a pull's page job and a reconciliation's repair upsert. */
+struct store_record sync_record_of(const char *tenant, const char *provider, const char *entity,
+                                   const struct conn_record *cr);
 
 /* Bring a pulled canonical document into tenant t's terms (pulls and
  * reconciliation apply it to every record): the provider's plant code

@@ -66,14 +66,7 @@ static bool stopping(struct sync_jobs *j)
 static void jobs_wait(struct sync_jobs *j, int64_t ms)
 {
     struct sync_engine *e = j->e;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline_in(ms);
     pthread_mutex_lock(&e->mu);
     if (!e->stopping && !j->stop)
         (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
@@ -367,16 +360,7 @@ static enum ab_rc recon_page_fn(struct store_tx *tx, void *arg)
         }
         if (!rc->repair)
             continue;
-        struct store_record rec = {
-            .tenant = job->tenant,
-            .provider = job->provider,
-            .entity = rc->entity,
-            .native_id = cr->native_id,
-            .doc = cr->doc,
-            .source_revision = cr->revision < 0 ? INT64_MIN : cr->revision,
-            .source_modified_at = cr->modified_at,
-            .mapping_exception = cr->mapping_exception,
-        };
+        struct store_record rec = sync_record_of(job->tenant, job->provider, rc->entity, cr);
         struct store_upsert_result res;
         r = store_record_upsert(tx, &rec, pj->a, &res);
         if (r == AB_EINVAL) {

@@ -359,14 +359,7 @@ enum ab_rc webhooks_drain(struct webhooks *w, const char *tenant, size_t *proces
 
 static void idle_wait(struct webhooks *w, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline_in(ms);
     pthread_mutex_lock(&w->mu);
     if (!w->stopping)
         (void)pthread_cond_timedwait(&w->cond, &w->mu, &ts);
