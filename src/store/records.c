@@ -610,7 +610,15 @@ static enum ab_rc apply_object(struct store_tx *tx, const struct store_record *r
     if (asset_ref)
         json_object_set_new(doc, "asset_ref", json_string(asset_ref));
     json_object_set_new(doc, "id", json_string(oid));
-    json_object_set_new(doc, "provider_id", json_string(rec->provider));
+    /* provider_id is the provider's type (the model's provider ids are types);
+     * a pulled work order keeps the configured provider by name in
+     * "provider", so the hub's edits go back to that instance */
+    const struct config *cfg = store_config(tx->store);
+    const struct config_provider *pc =
+        cfg ? config_provider(config_tenant(cfg, rec->tenant), rec->provider) : NULL;
+    json_object_set_new(doc, "provider_id", json_string(pc ? pc->type : rec->provider));
+    if (pc && strcmp(rec->entity, "work_order") == 0)
+        json_object_set_new(doc, "provider", json_string(rec->provider));
     char digest[MODEL_DIGEST_HEX_LEN + 1];
     rc = model_digest(doc, digest);
     if (rc) {

@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "model/asset.h"
 #include "core/xmalloc.h"
 #include "store/assets.h"
 #include "store/events.h"
@@ -221,7 +222,7 @@ static void map_field(const struct config_tenant *t, const char *site, json_t *o
         json_object_set_new(obj, key, json_string(to));
 }
 
-void sync_normalize_doc(const struct config_tenant *t, json_t *doc)
+void sync_normalize_doc(const struct config_tenant *t, const char *entity, json_t *doc)
 {
     if (!t || !json_is_object(doc))
         return;
@@ -242,6 +243,18 @@ void sync_normalize_doc(const struct config_tenant *t, json_t *doc)
     if (t->n_sites) {
         map_field(t, site, doc, "type", "object_type");
         map_field(t, site, doc, "meter_type", "meter");
+    }
+    /* an asset type no map names is kept as an attribute; the asset is "other" */
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    enum model_asset_type at;
+    if (entity && strcmp(entity, "asset") == 0 && type && !model_asset_type_parse(type, &at)) {
+        json_t *attrs = json_object_get(doc, "attributes");
+        if (!json_is_object(attrs)) {
+            attrs = json_object();
+            json_object_set_new(doc, "attributes", attrs);
+        }
+        json_object_set_new(attrs, "source_type", json_string(type));
+        json_object_set_new(doc, "type", json_string("other"));
     }
     const struct config_site *cs = site_of(t, site);
     const char *zone = cs && cs->time_zone ? cs->time_zone : "UTC";
@@ -264,11 +277,11 @@ void sync_normalize_doc(const struct config_tenant *t, json_t *doc)
     }
 }
 
-static void normalize_page(struct prov *p, struct conn_page *page)
+static void normalize_page(struct prov *p, const char *entity, struct conn_page *page)
 {
     const struct config_tenant *t = config_tenant(p->e->cfg, p->tenant);
     for (size_t i = 0; t && i < page->n_records; i++)
-        sync_normalize_doc(t, page->records[i].doc);
+        sync_normalize_doc(t, entity, page->records[i].doc);
 }
 
 /* ---- pull ------------------------------------------------------------------------ */
@@ -467,7 +480,7 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
         }
         breaker_success(p->br);
         ratelimit_success(p->rl);
-        normalize_page(p, &page);
+        normalize_page(p, es->name, &page);
         bool last = page.next_page_token == NULL;
         struct page_job j = {p,
                              es->name,
@@ -526,7 +539,7 @@ enum ab_rc sync_fetch_page(struct prov *p, const char *entity, const char *page_
     }
     enum ab_rc rc = conn_pull(p->ops, p->ctx, entity, NULL, page_token, a, out);
     if (!rc)
-        normalize_page(p, out); /* compared as the pull would store it */
+        normalize_page(p, entity, out); /* compared as the pull would store it */
     if (rc && rc != AB_EUNSUPPORTED) {
         breaker_failure(p->br);
     } else {
@@ -855,6 +868,32 @@ static const char *item_site(struct prov *p, const struct store_outbox_item *it,
     return site;
 }
 
+/* Give payload the provider's native id of the asset it names
+ * ("asset_native_id" from the asset's link to provider) when it has none:
+ * the connector can then address the provider's object directly (work
+ * orders are queued with the hub's asset_ref only). */
+static void add_native_id(struct prov *p, const char *provider, const char *tenant, json_t *payload,
+                          struct arena *a)
+{
+    const char *ref = json_string_value(json_object_get(payload, "asset_ref"));
+    if (!ref || json_object_get(payload, "asset_native_id"))
+        return;
+    struct store_read *r = NULL;
+    struct store_link *links = NULL;
+    size_t n = 0;
+    if (store_read_begin(p->e->store, &r) != AB_OK)
+        return;
+    if (store_links_list(r, tenant, ref, a, &links, &n) == AB_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(links[i].provider, provider) == 0) {
+                json_object_set_new(payload, "asset_native_id", json_string(links[i].native_id));
+                break;
+            }
+        }
+    }
+    store_read_end(r);
+}
+
 /* NULL when the system of record lets p write the item; otherwise why not. */
 static const char *sor_refusal(struct prov *p, const struct store_outbox_item *it,
                                const json_t *payload, enum domain dom, struct arena *a)
@@ -924,6 +963,7 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
         fail_attempt(j, false, -1, "report a bug: the item's payload is not JSON");
         goto out;
     }
+    add_native_id(p, p->cfg->name, it->tenant, payload, a);
     if (it->coalesce_key && strcmp(it->action, "push_reading") == 0 &&
         json_is_number(json_object_get(payload, "value"))) {
         j->usage = true;

@@ -103,8 +103,9 @@ struct store_record sync_record_of(const char *tenant, const char *provider, con
  * bare day ("2026-12-01" in a top-level field ending in "due_at") becomes
  * the instant that day ends at the site (local midnight in its IANA time
  * zone; UTC when the site has none or is unknown). Values no map names stay
- * as they are. */
-void sync_normalize_doc(const struct config_tenant *t, json_t *doc);
+ * as they are, except an asset's type that is none of the hub's asset types:
+ * the asset becomes "other" and attributes.source_type keeps the value. */
+void sync_normalize_doc(const struct config_tenant *t, const char *entity, json_t *doc);
 
 /* Fetch one page of entity from p's provider without storing anything (a
  * full set: no watermark), guarded by p's rate limiter and breaker like any

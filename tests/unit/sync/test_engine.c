@@ -589,7 +589,7 @@ static void test_normalize_doc(void **state)
     json_t *d = json_pack("{s:s, s:s, s:{s:s}, s:s, s:s, s:s}", "site", "1000", "type", "ICT",
                           "location", "site", "1000", "meter_type", "ZYKLEN", "next_due_at",
                           "2026-07-01", "done_at", "2026-07-01");
-    sync_normalize_doc(t, d);
+    sync_normalize_doc(t, "asset", d);
     assert_string_equal(json_string_value(json_object_get(d, "site")), "plant-1");
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "location"), "site")),
                         "plant-1");
@@ -603,7 +603,7 @@ static void test_normalize_doc(void **state)
     /* the site's own map first; unknown values and full times stay; UTC without a zone */
     d = json_pack("{s:s, s:s, s:s, s:s}", "site", "2000", "type", "ICT", "due_at", "2026-07-01",
                   "sla_due_at", "2026-07-01T10:00:00Z");
-    sync_normalize_doc(t, d);
+    sync_normalize_doc(t, "asset", d);
     assert_string_equal(json_string_value(json_object_get(d, "site")), "plant-2");
     assert_string_equal(json_string_value(json_object_get(d, "type")), "station");
     assert_string_equal(json_string_value(json_object_get(d, "due_at")), "2026-07-02T00:00:00Z");
@@ -611,9 +611,17 @@ static void test_normalize_doc(void **state)
                         "2026-07-01T10:00:00Z");
     json_decref(d);
     d = json_pack("{s:s, s:s, s:s}", "site", "9999", "type", "PUMP", "due_at", "2026-02-30");
-    sync_normalize_doc(t, d);
+    sync_normalize_doc(t, "maintenance_plan", d);
     assert_string_equal(json_string_value(json_object_get(d, "site")), "9999");
     assert_string_equal(json_string_value(json_object_get(d, "type")), "PUMP");
+    json_decref(d);
+    /* an asset type no map names: the asset is "other", the value kept */
+    d = json_pack("{s:s, s:s, s:s}", "site", "9999", "type", "PUMP", "due_at", "2026-02-30");
+    sync_normalize_doc(t, "asset", d);
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "other");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(d, "attributes"), "source_type")),
+        "PUMP");
     assert_string_equal(json_string_value(json_object_get(d, "due_at")), "2026-02-30");
     json_decref(d);
 }
