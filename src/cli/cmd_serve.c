@@ -31,6 +31,7 @@
 #include "store/retention.h"
 #include "store/store.h"
 #include "sync/engine.h"
+#include "rules/rules.h"
 #include "sync/webhooks.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -144,6 +145,7 @@ int cmd_serve(int argc, char **argv)
     struct store_retention *retention = NULL;
     struct sync_engine *sync = NULL;
     struct webhooks *hooks = NULL;
+    struct rules *rules = NULL;
     int listen_fd = -1;
 
     status = configure_logging(cfg, &log_fd);
@@ -226,6 +228,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "assetbridge: cannot start the sync engine\n");
         goto out;
     }
+    if (rules_start(cfg, store, &rules) != AB_OK) {
+        fprintf(stderr, "assetbridge: cannot start the rules engine\n");
+        goto out;
+    }
 
     struct api_ctx ctx = {.cfg = cfg,
                           .store = store,
@@ -272,6 +278,8 @@ int cmd_serve(int argc, char **argv)
     http_server_stop(srv, SHUTDOWN_GRACE_MS);
     srv = NULL;
     api_shutdown_end();
+    rules_stop(rules); /* before the store closes */
+    rules = NULL;
     sync_engine_stop(sync); /* in-flight provider calls finish; before the store closes */
     sync = NULL;
     webhooks_stop(hooks); /* a delivery under way finishes */
@@ -287,6 +295,7 @@ out:
     if (listen_fd >= 0)
         close(listen_fd);
     http_server_stop(srv, 0);
+    rules_stop(rules);
     sync_engine_stop(sync);
     webhooks_stop(hooks);
     store_retention_stop(retention);

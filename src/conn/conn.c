@@ -8,15 +8,16 @@
 #include "conn/conn.h"
 
 #include "conn/conn_generic.h"
+#include "conn/conn_sap_pm.h"
 #include "conn/conn_wats.h"
 
 #include <string.h>
 
-/* One line per connector, in any order; NULL terminates. The WATS and SAP PM
- * connectors come with their issues. */
+/* One line per connector, in any order; NULL terminates. */
 const struct conn_ops *const conn_registry[] = {
     &conn_generic, /* conn_generic.c: the generic REST provider (docs/sim/generic.md) */
     &conn_wats,    /* conn_wats.c: WATS (docs/connectors/wats.md) */
+    &conn_sap_pm,  /* conn_sap_pm.c: SAP S/4HANA PM (docs/connectors/sap-pm.md) */
     NULL,
 };
 

@@ -1223,6 +1223,247 @@ static void print_wats(const struct conf_ctx *c, const struct conf_entry *e, con
     conf_print(c, wats_entries, &p->wats, out, indent + 2);
 }
 
+/* ---- providers.NAME.sap_pm ---------------------------------------------- */
+
+static const char *const sap_filter_literals[] = {"datetimeoffset", "datetime", NULL};
+static const char *const sap_csrf_fetch[] = {"get", "head", NULL};
+static const char *const sap_match_keys[] = {"serial_number", "manufacturer_serial",
+                                             "characteristic", NULL};
+static const char *const sap_wo_types[] = {"preventive", "corrective", "calibration", "inspection",
+                                           NULL};
+static const char *const sap_counter_fields[] = {"MeasurementCounterReading",
+                                                 "MeasurementReadingInEntryUoM", NULL};
+
+/* Inclusive ranges of the numeric sap_pm keys, by key name. */
+static const struct {
+    const char *name;
+    double min, max;
+} sap_ranges[] = {
+    {"page_size", 1, 5000},     {"lookup_batch", 1, 100},  {"max_retries", 0, 10},
+    {"retry_base", 1, 3600000}, {"retry_cap", 1, 3600000},
+};
+
+static void check_sap_range(struct conf_ctx *c, const struct conf_entry *e,
+                            const struct conf_node *node, const char *path, void *base)
+{
+    if (!node || node->is_null)
+        return;
+    int64_t i;
+    memcpy(&i, (char *)base + e->offset, sizeof(i));
+    double v = (double)i;
+    for (size_t k = 0; k < sizeof(sap_ranges) / sizeof(sap_ranges[0]); k++) {
+        if (!str_eq(e->name, sap_ranges[k].name))
+            continue;
+        if (v < sap_ranges[k].min || v > sap_ranges[k].max) {
+            bool ms = e->type == CONF_DURATION;
+            conf_error(c, node->line, node->column, e->doc, "'%s' must be from %g%s to %g%s", path,
+                       ms ? sap_ranges[k].min / 1000 : sap_ranges[k].min, ms ? "s" : "",
+                       ms ? sap_ranges[k].max / 1000 : sap_ranges[k].max, ms ? "s" : "");
+        }
+        return;
+    }
+}
+
+/* Every item of a value-map list must be NATIVE=common. */
+static void check_sap_pairs(struct conf_ctx *c, const struct conf_entry *e,
+                            const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_string_list *l = (const void *)((const char *)base + e->offset);
+    for (size_t i = 0; node && i < l->n; i++) {
+        const char *eq = strchr(l->v[i], '=');
+        if (!eq || eq == l->v[i] || !eq[1]) {
+            unsigned line, col;
+            pos(node, false, &line, &col);
+            conf_error(c, line, col, "write pairs such as \"03=open, 05=assigned\"",
+                       "'%s' item '%s' is not NATIVE=common", path, l->v[i]);
+            return;
+        }
+    }
+}
+
+static void check_sap_pm(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_provider *p = base;
+    (void)e;
+    bool set = node && (node->kind != CONF_NODE_MAP || node->n_pairs > 0);
+    if (set && p->type && !str_eq(p->type, "sap_pm")) {
+        unsigned line, col;
+        pos(node, true, &line, &col);
+        conf_error(c, line, col,
+                   "remove the section, or set 'type: sap_pm' if this provider is an SAP system",
+                   "'%s' is only for providers of type sap_pm; provider '%s' has type %s", path,
+                   p->name, p->type);
+    }
+    if (p->sap_pm.retry_cap_ms < p->sap_pm.retry_base_ms) {
+        const struct conf_node *v = conf_map_get(node, "retry_cap");
+        unsigned line, col;
+        pos(v ? v : node, v == NULL, &line, &col);
+        conf_error(c, line, col, "raise retry_cap or lower retry_base",
+                   "'%s.retry_cap' must not be below '%s.retry_base'", path, path);
+    }
+    if (p->sap_pm.match_key && str_eq(p->sap_pm.match_key, "characteristic") &&
+        !(p->sap_pm.match_characteristic && *p->sap_pm.match_characteristic)) {
+        const struct conf_node *v = conf_map_get(node, "match_key");
+        unsigned line, col;
+        pos(v ? v : node, v == NULL, &line, &col);
+        conf_error(c, line, col, "name the characteristic in match_characteristic",
+                   "'%s.match_key' characteristic needs '%s.match_characteristic'", path, path);
+    }
+}
+
+#define SAP_OFF(field) OFF(config_sap_pm, field)
+#define SAP_PAIRS(key, what)                                                                       \
+    {                                                                                              \
+        .name = #key, .type = CONF_CUSTOM, .decode = decode_string_list,                           \
+        .print = print_string_list, .check = check_sap_pairs, .offset = SAP_OFF(key),              \
+        .doc = (what)                                                                              \
+    }
+
+static const struct conf_entry sap_entries[] = {
+    {.name = "sap_client",
+     .type = CONF_STRING,
+     .offset = SAP_OFF(sap_client),
+     .doc = "the sap-client (tenant) sent with every request; none: the system's default"},
+    {.name = "service_version",
+     .type = CONF_STRING,
+     .offset = SAP_OFF(service_version),
+     .doc = "V2 service path suffix, e.g. 0002 for ;v=0002; none: the unversioned path"},
+    {.name = "page_size",
+     .type = CONF_INT,
+     .def = "500",
+     .check = check_sap_range,
+     .offset = SAP_OFF(page_size),
+     .doc = "$top of list pages (1 to 5000)"},
+    {.name = "lookup_batch",
+     .type = CONF_INT,
+     .def = "40",
+     .check = check_sap_range,
+     .offset = SAP_OFF(lookup_batch),
+     .doc = "keys per `or` filter of batched lookups (1 to 100)"},
+    {.name = "filter_literal",
+     .type = CONF_ENUM,
+     .def = "datetimeoffset",
+     .values = sap_filter_literals,
+     .offset = SAP_OFF(filter_literal),
+     .doc = "literal of LastChangeDateTime filters: datetimeoffset'...Z' or datetime'...'"},
+    {.name = "csrf_fetch",
+     .type = CONF_ENUM,
+     .def = "get",
+     .values = sap_csrf_fetch,
+     .offset = SAP_OFF(csrf_fetch),
+     .doc = "fetch the CSRF token with GET <service>/ or HEAD <service>/"},
+    {.name = "notification_type",
+     .type = CONF_STRING,
+     .def = "M1",
+     .offset = SAP_OFF(notification_type),
+     .doc = "NotificationType of maintenance requests the hub opens"},
+    SAP_PAIRS(priority_map, "MaintPriority=priority pairs; default 1=urgent, 2=high, 3=medium, "
+                            "4=low"),
+    SAP_PAIRS(order_phase_map, "MaintOrdProcessPhaseCode=common status pairs (see "
+                               "docs/connectors/sap-pm.md for the default)"),
+    SAP_PAIRS(notification_phase_map, "NotifProcessingPhase=common status pairs; default "
+                                      "1=open, 2=on_hold, 3=in_progress, 4=completed"),
+    SAP_PAIRS(order_type_map, "MaintenanceOrderType=work order type; default PM01=corrective, "
+                              "PM02=preventive"),
+    SAP_PAIRS(notification_type_map, "NotificationType=work order type; default M1=corrective, "
+                                     "M2=corrective"),
+    {.name = "default_type",
+     .type = CONF_ENUM,
+     .def = "corrective",
+     .values = sap_wo_types,
+     .offset = SAP_OFF(default_type),
+     .doc = "work order type of order and notification types no map names"},
+    {.name = "match_key",
+     .type = CONF_ENUM,
+     .def = "serial_number",
+     .values = sap_match_keys,
+     .offset = SAP_OFF(match_key),
+     .doc = "what identifies equipment in the hub: SerialNumber, ManufacturerSerialNumber or a "
+            "classification characteristic"},
+    {.name = "match_characteristic",
+     .type = CONF_STRING,
+     .offset = SAP_OFF(match_characteristic),
+     .doc = "the characteristic (name) whose value is the match key (match_key characteristic)"},
+    {.name = "deleted_status",
+     .type = CONF_STRING,
+     .def = "retired",
+     .offset = SAP_OFF(deleted_status),
+     .doc = "asset status of equipment marked for deletion"},
+    {.name = "inactive_status",
+     .type = CONF_STRING,
+     .def = "in_storage",
+     .offset = SAP_OFF(inactive_status),
+     .doc = "asset status of inactive equipment"},
+    {.name = "meter_key",
+     .type = CONF_STRING,
+     .def = "MeasuringPointPositionNumber",
+     .offset = SAP_OFF(meter_key),
+     .doc = "measuring point field that names the meter (usage.meters targets)"},
+    {.name = "counter_field",
+     .type = CONF_ENUM,
+     .def = "MeasurementCounterReading",
+     .values = sap_counter_fields,
+     .offset = SAP_OFF(counter_field),
+     .doc = "measurement document field that carries a counter total"},
+    {.name = "meter_totals",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = SAP_OFF(meter_totals),
+     .doc = "asset pulls read the pushed meters' SAP totals (usage baselines)"},
+    {.name = "final_confirmation",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = SAP_OFF(final_confirmation),
+     .doc = "a completed order gets final confirmations for its open operations"},
+    {.name = "max_retries",
+     .type = CONF_INT,
+     .def = "2",
+     .check = check_sap_range,
+     .offset = SAP_OFF(max_retries),
+     .doc = "retries of a read on 429, 408, 5xx or a request not sent (0 to 10)"},
+    {.name = "retry_base",
+     .type = CONF_DURATION,
+     .def = "500ms",
+     .check = check_sap_range,
+     .offset = SAP_OFF(retry_base_ms),
+     .doc = "first retry delay of a read (full jitter)"},
+    {.name = "retry_cap",
+     .type = CONF_DURATION,
+     .def = "10s",
+     .check = check_sap_range,
+     .offset = SAP_OFF(retry_cap_ms),
+     .doc = "longest wait before a read's retry, Retry-After included"},
+    CONF_END};
+
+static const struct conf_entry sap_map = {.name = "sap_pm",
+                                          .type = CONF_MAP,
+                                          .entries = sap_entries,
+                                          .offset = OFF(config_provider, sap_pm),
+                                          .doc = "SAP PM connector options"};
+
+/* `sap_pm:` decodes as a mapping; it is printed only for providers of type
+ * sap_pm (so a printed configuration loads again). */
+static void decode_sap_pm(struct conf_ctx *c, const struct conf_entry *e,
+                          const struct conf_node *node, const char *path, void *base)
+{
+    (void)e;
+    conf_decode_entry(c, &sap_map, node, path, base);
+}
+
+static void print_sap_pm(const struct conf_ctx *c, const struct conf_entry *e, const void *base,
+                         FILE *out, int indent)
+{
+    const struct config_provider *p = base;
+    (void)e;
+    if (!p->type || !str_eq(p->type, "sap_pm")) {
+        (void)fputs(" {}\n", out);
+        return;
+    }
+    (void)fputc('\n', out);
+    conf_print(c, sap_entries, &p->sap_pm, out, indent + 2);
+}
+
 static const struct conf_entry provider_entries[] = {
     {.name = "type",
      .type = CONF_ENUM,
@@ -1292,6 +1533,12 @@ static const struct conf_entry provider_entries[] = {
      .print = print_wats,
      .check = check_wats,
      .doc = "WATS connector options (type wats only)"},
+    {.name = "sap_pm",
+     .type = CONF_CUSTOM,
+     .decode = decode_sap_pm,
+     .print = print_sap_pm,
+     .check = check_sap_pm,
+     .doc = "SAP PM connector options (type sap_pm only)"},
     CONF_END};
 
 static const struct conf_entry provider_item = {.name = "provider",
@@ -1355,7 +1602,213 @@ static const struct conf_entry site_item = {.name = "site",
                                             .check = check_site,
                                             .doc = "one site"};
 
-static const struct conf_entry no_entries[] = {CONF_END};
+/* ---- rules (docs/rules.md) ----------------------------------------------------- */
+
+static const char *const rule_request_at[] = {"due_soon", "overdue", NULL};
+static const char *const rule_asset_types[] = {"station", "fixture", "instrument",
+                                               "tool",    "other",   NULL};
+
+static void check_pct(struct conf_ctx *c, const struct conf_entry *e, const struct conf_node *node,
+                      const char *path, void *base)
+{
+    double d;
+    memcpy(&d, (char *)base + e->offset, sizeof(d));
+    if (node && !node->is_null && !(d > 0 && d <= 100))
+        conf_error(c, node->line, node->column, e->doc,
+                   "'%s' must be a percentage above 0 and at most 100", path);
+}
+
+static void check_interval_days(struct conf_ctx *c, const struct conf_entry *e,
+                                const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 0 || v > 36500))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 0 and 36500", path);
+}
+
+static const struct conf_entry rules_cal_entries[] = {
+    {.name = "enabled",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_cal, enabled),
+     .doc = "evaluate calibration due dates"},
+    {.name = "due_soon_pct",
+     .type = CONF_NUMBER,
+     .def = "90",
+     .check = check_pct,
+     .offset = OFF(config_rules_cal, due_soon_pct),
+     .doc = "due_soon once this percentage of the interval has passed"},
+    {.name = "due_soon_window",
+     .type = CONF_DURATION,
+     .def = "14d",
+     .check = check_nonnegative,
+     .offset = OFF(config_rules_cal, due_soon_window_ms),
+     .doc = "without a known interval: due_soon this long before the due date"},
+    {.name = "interval_days",
+     .type = CONF_INT,
+     .def = "0",
+     .check = check_interval_days,
+     .offset = OFF(config_rules_cal, interval_days),
+     .doc = "calibration interval when the record gives none; 0: none"},
+    {.name = "open_request",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_cal, open_request),
+     .doc = "open a request in the calibration system of record (else a hub work order)"},
+    {.name = "open_request_at",
+     .type = CONF_ENUM,
+     .def = "due_soon",
+     .values = rule_request_at,
+     .offset = OFF(config_rules_cal, open_request_at),
+     .doc = "open the request on entering due_soon or overdue"},
+    CONF_END};
+
+static const struct conf_entry rules_maint_entries[] = {
+    {.name = "enabled",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_maint, enabled),
+     .doc = "evaluate maintenance plans"},
+    {.name = "lead_time",
+     .type = CONF_DURATION,
+     .def = "0s",
+     .check = check_nonnegative,
+     .offset = OFF(config_rules_maint, lead_time_ms),
+     .doc = "time-based plans fall due this long before next_due_at"},
+    {.name = "lead_usage",
+     .type = CONF_NUMBER,
+     .def = "0",
+     .check = check_nonnegative,
+     .offset = OFF(config_rules_maint, lead_usage),
+     .doc = "usage-based plans fall due this much before next_due_reading"},
+    {.name = "open_request",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_maint, open_request),
+     .doc = "open a request in the maintenance system of record (else a hub work order)"},
+    CONF_END};
+
+/* An override map: remember which keys it writes (bit i: key i of the
+ * table), so only those replace the tenant's values (rules_merge). */
+static void check_rules_set(struct conf_ctx *c, const struct conf_entry *e,
+                            const struct conf_node *node, const char *path, void *base)
+{
+    unsigned set = 0;
+    (void)c;
+    (void)path;
+    for (unsigned i = 0; i < 32 && e->entries[i].name; i++)
+        if (conf_map_get(node, e->entries[i].name))
+            set |= 1u << i;
+    size_t set_off =
+        e->entries == rules_cal_entries ? OFF(config_rules_cal, set) : OFF(config_rules_maint, set);
+    memcpy((char *)base + e->offset + set_off, &set, sizeof(set));
+}
+
+static const struct conf_entry rules_override_entries[] = {
+    {.name = "calibration",
+     .type = CONF_MAP,
+     .entries = rules_cal_entries,
+     .check = check_rules_set,
+     .offset = OFF(config_rules_override, calibration),
+     .doc = "calibration rules replacing the tenant's"},
+    {.name = "maintenance",
+     .type = CONF_MAP,
+     .entries = rules_maint_entries,
+     .check = check_rules_set,
+     .offset = OFF(config_rules_override, maintenance),
+     .doc = "maintenance rules replacing the tenant's"},
+    CONF_END};
+
+static const struct conf_entry rules_override_item = {.name = "override",
+                                                      .type = CONF_MAP,
+                                                      .entries = rules_override_entries,
+                                                      .doc = "rules for one site or asset type"};
+
+static const struct conf_entry sync_lag_item = {.name = "limit",
+                                                .type = CONF_DURATION,
+                                                .flags = CONF_REQUIRED,
+                                                .check = check_positive,
+                                                .offset = OFF(config_sync_lag, max_ms),
+                                                .doc = "largest lag of the provider's pulls"};
+
+static const struct conf_entry rules_sla_entries[] = {
+    {.name = "work_orders",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_sla, work_orders),
+     .doc = "work_order.sla_breached when a work order is open past sla_due_at"},
+    {.name = "sync_lag",
+     .type = CONF_DICT,
+     .item = &sync_lag_item,
+     .elem_size = sizeof(struct config_sync_lag),
+     .name_offset = OFF(config_sync_lag, provider),
+     .offset = OFF(config_rules_sla, sync_lag),
+     .count_offset = OFF(config_rules_sla, n_sync_lag),
+     .doc = "per provider: sync.lagging when its last successful pull is older"},
+    CONF_END};
+
+/* sync_lag names providers of the tenant (base: the tenant). */
+static void check_rules(struct conf_ctx *c, const struct conf_entry *e,
+                        const struct conf_node *node, const char *path, void *base)
+{
+    const struct config_tenant *t = base;
+    const struct conf_node *lag = conf_map_get(conf_map_get(node, "sla"), "sync_lag");
+    (void)e;
+    for (size_t i = 0; i < t->rules.sla.n_sync_lag; i++) {
+        const char *p = t->rules.sla.sync_lag[i].provider;
+        if (config_provider(t, p))
+            continue;
+        unsigned line, col;
+        pos(conf_map_get(lag, p), true, &line, &col);
+        conf_error(c, line, col,
+                   t->n_providers ? arena_printf(conf_arena(c), "configured providers: %s",
+                                                 provider_list(c, t))
+                                  : "the tenant has no providers",
+                   "'%s.sla.sync_lag.%s' names a provider that is not configured", path, p);
+    }
+}
+
+static const struct conf_entry rules_entries[] = {
+    {.name = "evaluate_every",
+     .type = CONF_DURATION,
+     .def = "1m",
+     .check = check_positive,
+     .offset = OFF(config_rules, evaluate_every_ms),
+     .doc = "every due date is re-evaluated on this schedule (changes at once)"},
+    {.name = "calibration",
+     .type = CONF_MAP,
+     .entries = rules_cal_entries,
+     .offset = OFF(config_rules, calibration),
+     .doc = "calibration due state, events and requests"},
+    {.name = "maintenance",
+     .type = CONF_MAP,
+     .entries = rules_maint_entries,
+     .offset = OFF(config_rules, maintenance),
+     .doc = "maintenance plans falling due, events and requests"},
+    {.name = "sla",
+     .type = CONF_MAP,
+     .entries = rules_sla_entries,
+     .offset = OFF(config_rules, sla),
+     .doc = "work-order SLA and provider sync lag watch"},
+    {.name = "sites",
+     .type = CONF_DICT,
+     .item = &rules_override_item,
+     .elem_size = sizeof(struct config_rules_override),
+     .name_offset = OFF(config_rules_override, name),
+     .offset = OFF(config_rules, sites),
+     .count_offset = OFF(config_rules, n_sites),
+     .doc = "per site: calibration / maintenance keys replacing the tenant's"},
+    {.name = "asset_types",
+     .type = CONF_DICT,
+     .values = rule_asset_types,
+     .item = &rules_override_item,
+     .elem_size = sizeof(struct config_rules_override),
+     .name_offset = OFF(config_rules_override, name),
+     .offset = OFF(config_rules, asset_types),
+     .count_offset = OFF(config_rules, n_asset_types),
+     .doc = "per asset type: keys replacing the tenant's and the site's"},
+    CONF_END};
 
 static const struct conf_entry tenant_entries[] = {
     {.name = "providers",
@@ -1384,9 +1837,10 @@ static const struct conf_entry tenant_entries[] = {
      .doc = "sites by name"},
     {.name = "rules",
      .type = CONF_MAP,
-     .entries = no_entries,
-     .unknown_hint = "rules arrive with the rules engine; leave 'rules' empty for now",
-     .doc = "reserved for the rules engine; must be empty"},
+     .entries = rules_entries,
+     .check = check_rules,
+     .offset = OFF(config_tenant, rules),
+     .doc = "what the rules engine watches: due dates, requests, SLA (docs/rules.md)"},
     CONF_END};
 
 static const char *const meter_kinds[] = {"counter", "gauge", NULL};
@@ -1770,6 +2224,65 @@ const char *config_system_of_record(const struct config_tenant *t, const char *s
         if (str_eq(t->system_of_record[i].site, site))
             return t->system_of_record[i].provider[d];
     return NULL;
+}
+
+/* Copy the keys an override wrote (bits of set) from src to dst. */
+static void rules_merge(const struct conf_entry *entries, unsigned set, void *dst, const void *src)
+{
+    for (unsigned i = 0; i < 32 && entries[i].name; i++) {
+        if (!(set & (1u << i)))
+            continue;
+        size_t n;
+        switch (entries[i].type) {
+        case CONF_BOOL: n = sizeof(bool); break;
+        case CONF_NUMBER: n = sizeof(double); break;
+        case CONF_STRING:
+        case CONF_ENUM: n = sizeof(const char *); break;
+        default: n = sizeof(int64_t); break;
+        }
+        memcpy((char *)dst + entries[i].offset, (const char *)src + entries[i].offset, n);
+    }
+}
+
+static const struct config_rules_override *rules_override(const struct config_rules_override *v,
+                                                          size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (str_eq(v[i].name, name))
+            return &v[i];
+    return NULL;
+}
+
+void config_rules_calibration(const struct config_tenant *t, const char *site,
+                              const char *asset_type, struct config_rules_cal *out)
+{
+    const struct config_rules_override *o;
+    *out = t->rules.calibration;
+    if ((o = rules_override(t->rules.sites, t->rules.n_sites, site)))
+        rules_merge(rules_cal_entries, o->calibration.set, out, &o->calibration);
+    if ((o = rules_override(t->rules.asset_types, t->rules.n_asset_types, asset_type)))
+        rules_merge(rules_cal_entries, o->calibration.set, out, &o->calibration);
+    out->set = 0;
+}
+
+void config_rules_maintenance(const struct config_tenant *t, const char *site,
+                              const char *asset_type, struct config_rules_maint *out)
+{
+    const struct config_rules_override *o;
+    *out = t->rules.maintenance;
+    if ((o = rules_override(t->rules.sites, t->rules.n_sites, site)))
+        rules_merge(rules_maint_entries, o->maintenance.set, out, &o->maintenance);
+    if ((o = rules_override(t->rules.asset_types, t->rules.n_asset_types, asset_type)))
+        rules_merge(rules_maint_entries, o->maintenance.set, out, &o->maintenance);
+    out->set = 0;
+}
+
+int64_t config_rules_sync_lag(const struct config_tenant *t, const char *provider)
+{
+    for (size_t i = 0; t && provider && i < t->rules.sla.n_sync_lag; i++)
+        if (str_eq(t->rules.sla.sync_lag[i].provider, provider))
+            return t->rules.sla.sync_lag[i].max_ms;
+    return 0;
 }
 
 enum ab_rc config_parse_size(const char *s, int64_t *out)

@@ -7,7 +7,10 @@
  *   store:    backend, data_dir, path, synchronous, retention
  *   log:      level, format, file
  *   tenants:  NAME: {providers, system_of_record, sites, rules}
- *             (a provider of type wats may carry a `wats:` section)
+ *             (rules: calibration, maintenance, sla, per-site and per-asset-type
+ *             overrides; docs/rules.md)
+ *             (a provider of type wats may carry a `wats:` section, one of
+ *             type sap_pm a `sap_pm:` section)
  *
  * Every key is documented in examples/assetbridge.yaml and docs/configuration.md.
  * Later issues add keys by extending the schema in config.c and the structs
@@ -198,6 +201,40 @@ struct config_wats {
     const char *default_type;       /* NULL (default): none */
 };
 
+/* `providers.NAME.sap_pm`: the SAP PM connector's options for what the
+ * contract sheet marks [inferred] or leaves open (docs/connectors/sap-pm.md,
+ * "Configuration"). Only a provider of type sap_pm may have the section; the
+ * defaults below apply to every sap_pm provider without one. Value maps are
+ * string lists of "NATIVE=common" pairs. */
+struct config_sap_pm {
+    const char *sap_client;        /* sap-client sent with every request; NULL (default): none */
+    const char *service_version;   /* V2 path suffix ";v=NNNN"; NULL (default): none */
+    int64_t page_size;             /* $top of pages, 1..5000; default 500 */
+    int64_t lookup_batch;          /* keys per `or` filter, 1..100; default 40 */
+    const char *filter_literal;    /* datetimeoffset (default) or datetime */
+    const char *csrf_fetch;        /* get (default): GET <service>/; head: HEAD <service>/ */
+    const char *notification_type; /* NotificationType of opened requests; default "M1" */
+    struct config_string_list priority_map;           /* MaintPriority=common; default 1..4 */
+    struct config_string_list order_phase_map;        /* MaintOrdProcessPhaseCode=status */
+    struct config_string_list notification_phase_map; /* NotifProcessingPhase=status */
+    struct config_string_list order_type_map;         /* MaintenanceOrderType=type */
+    struct config_string_list notification_type_map;  /* NotificationType=type */
+    const char *default_type; /* work order type of unmapped types; default "corrective" */
+    const char *match_key;    /* serial_number (default), manufacturer_serial, characteristic */
+    const char *match_characteristic; /* characteristic name for match_key characteristic */
+    const char *deleted_status;       /* asset status of equipment marked for deletion; "retired" */
+    const char *inactive_status;      /* asset status of inactive equipment; "in_storage" */
+    const char *meter_key;            /* measuring point field naming the meter; default
+                                         "MeasuringPointPositionNumber" */
+    const char *counter_field;        /* MeasurementCounterReading (default) or
+                                         MeasurementReadingInEntryUoM */
+    bool meter_totals;                /* provider_meters in asset pulls (usage baselines); true */
+    bool final_confirmation;          /* final confirmations when an order completes; true */
+    int64_t max_retries;              /* retries of a read, 0..10; default 2 */
+    int64_t retry_base_ms;            /* default 500 ms */
+    int64_t retry_cap_ms;             /* default 10 s; not below retry_base */
+};
+
 struct config_provider {
     const char *name; /* key in the providers map */
     const char *type; /* one of config_provider_types */
@@ -210,10 +247,11 @@ struct config_provider {
     struct config_entity *entities;
     size_t n_entities;
     struct config_usage usage;
-    int64_t concurrency;        /* outbox workers and requests in flight; default 4 (1..16) */
-    int64_t connect_timeout_ms; /* timeouts.connect; default 10 s */
-    int64_t request_timeout_ms; /* timeouts.request (the whole call); default 60 s */
-    struct config_wats wats;    /* `wats:`; only for type wats (defaults otherwise) */
+    int64_t concurrency;         /* outbox workers and requests in flight; default 4 (1..16) */
+    int64_t connect_timeout_ms;  /* timeouts.connect; default 10 s */
+    int64_t request_timeout_ms;  /* timeouts.request (the whole call); default 60 s */
+    struct config_wats wats;     /* `wats:`; only for type wats (defaults otherwise) */
+    struct config_sap_pm sap_pm; /* `sap_pm:`; only for type sap_pm (defaults otherwise) */
 };
 
 struct config_system_of_record {
@@ -239,6 +277,59 @@ struct config_site {
     size_t n_value_maps;
 };
 
+/* `rules.calibration` of a tenant, or of one of its site or asset type
+ * overrides (docs/rules.md). */
+struct config_rules_cal {
+    bool enabled;                /* evaluate calibration due dates; default true */
+    double due_soon_pct;         /* due_soon once this % of the interval has passed; 90 */
+    int64_t due_soon_window_ms;  /* without a known interval: this long before due; 14 d */
+    int64_t interval_days;       /* interval when the record has none; 0 (default): none */
+    bool open_request;           /* open a request in the system of record; default true */
+    const char *open_request_at; /* due_soon (default) or overdue */
+    unsigned set;                /* overrides: bit i = key i of the table was written */
+};
+
+/* `rules.maintenance` (and its overrides). */
+struct config_rules_maint {
+    bool enabled;         /* evaluate maintenance plans; default true */
+    int64_t lead_time_ms; /* time plans fall due this long before next_due_at; 0 */
+    double lead_usage;    /* usage plans fall due this much before next_due_reading; 0 */
+    bool open_request;    /* open a request in the system of record; default true */
+    unsigned set;         /* overrides: bit i = key i of the table was written */
+};
+
+/* `rules.sites.NAME` / `rules.asset_types.NAME`: keys written here replace
+ * the tenant's (an asset type's replace a site's). */
+struct config_rules_override {
+    const char *name; /* site name, or asset type (station, fixture, ...) */
+    struct config_rules_cal calibration;
+    struct config_rules_maint maintenance;
+};
+
+/* `rules.sla.sync_lag.PROVIDER`. */
+struct config_sync_lag {
+    const char *provider; /* a provider of the tenant */
+    int64_t max_ms;       /* sync.lagging when the last successful pull is older */
+};
+
+struct config_rules_sla {
+    bool work_orders; /* work_order.sla_breached past sla_due_at; default true */
+    struct config_sync_lag *sync_lag;
+    size_t n_sync_lag;
+};
+
+/* `tenants.T.rules`: what the rules engine (src/rules) watches. */
+struct config_rules {
+    int64_t evaluate_every_ms; /* full evaluation on this schedule; default 1 m */
+    struct config_rules_cal calibration;
+    struct config_rules_maint maintenance;
+    struct config_rules_sla sla;
+    struct config_rules_override *sites;
+    size_t n_sites;
+    struct config_rules_override *asset_types;
+    size_t n_asset_types;
+};
+
 struct config_tenant {
     const char *name;
     struct config_provider *providers;
@@ -247,7 +338,7 @@ struct config_tenant {
     size_t n_system_of_record;
     struct config_site *sites;
     size_t n_sites;
-    /* rules: schema reserved for the rules issue; any key is an error now */
+    struct config_rules rules;
 };
 
 struct config_meter_type {
@@ -383,6 +474,20 @@ int config_outbox_priority(const struct config_tenant *t, const char *provider, 
 /* The provider the system of record names for (site, domain) in t, or NULL
  * when none is named (any provider may then be written). */
 const char *config_system_of_record(const struct config_tenant *t, const char *site, enum domain d);
+
+/* The calibration rules for an asset of asset_type (a model asset type
+ * name, may be NULL) at site (may be NULL) of t: the tenant's, with the
+ * keys the site's override writes, then the asset type's. t must not be
+ * NULL (a tenant of a loaded configuration). */
+void config_rules_calibration(const struct config_tenant *t, const char *site,
+                              const char *asset_type, struct config_rules_cal *out /* OUT */);
+
+/* The same for maintenance plans. */
+void config_rules_maintenance(const struct config_tenant *t, const char *site,
+                              const char *asset_type, struct config_rules_maint *out /* OUT */);
+
+/* The sync lag limit of provider in t (rules.sla.sync_lag), 0 when unwatched. */
+int64_t config_rules_sync_lag(const struct config_tenant *t, const char *provider);
 
 /* Parse "64KiB", "1MiB", "16MiB", "1GiB", "512" (bytes) into bytes. */
 enum ab_rc config_parse_size(const char *s, int64_t *out /* OUT */) AB_MUST_CHECK;

@@ -351,7 +351,28 @@ static const char *const v7[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
+/* 7 -> 8: the rules engine's state (src/rules, store/rules.h): per (kind,
+ * subject, rule id) the occurrence being watched (a due date, a reading),
+ * the state reached in it (events are emitted on entering a state, once)
+ * and the idempotency key of the request opened for it */
+static const char *const v8[] = {
+    "CREATE TABLE rule_state ("
+    "  tenant TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  rule_id TEXT NOT NULL,"
+    "  occurrence TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  request_key TEXT,"
+    "  detail TEXT,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, kind, subject, rule_id)) STRICT, WITHOUT ROWID",
+    "CREATE INDEX objects_updated ON objects(tenant, kind, updated_at)",
+    "CREATE INDEX meters_updated ON meters(tenant, updated_at)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

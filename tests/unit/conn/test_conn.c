@@ -93,10 +93,12 @@ static void test_registry(void **state)
         for (size_t k = 0; k < n; k++)
             assert_string_not_equal(conn_registry[k]->name, conn_registry[n]->name);
     }
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_non_null(conn_find("generic"));
     assert_non_null(conn_find("wats"));
-    assert_null(conn_find("sap_pm")); /* no connector yet */
+    assert_non_null(conn_find("sap_pm"));
+    assert_string_equal(conn_find("sap_pm")->name, "sap_pm");
+    assert_null(conn_find("maximo")); /* a type without a connector */
     assert_null(conn_find(NULL));
 }
 

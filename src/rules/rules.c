@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * rules.c: the rules engine (see rules.h and docs/internals/rules.md).
+ *
+ * A pass reads what to evaluate in read sessions (changed calibration
+ * records, plans, meters; open work orders past their SLA; sync state),
+ * decides each item's state with due.c, and records every transition in one
+ * write job per item: the rule_state row, the events of entering the new
+ * state and the request opened for it commit together, so a crash between
+ * passes repeats nothing and loses nothing. Only the serve process's single
+ * rules thread (or a test in manual mode) runs passes.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn/conn.h"
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/timefmt.h"
+#include "core/xmalloc.h"
+#include "model/asset.h"
+#include "model/work_order.h"
+#include "rules/due.h"
+#include "rules/rules.h"
+#include "store/assets.h"
+#include "store/events.h"
+#include "store/journal.h"
+#include "store/rules.h"
+#include "store/synclog.h"
+#include "store/workorders.h"
+
+#define PAGE 200                  /* objects read per page of a scan */
+#define LOOKBACK_MS INT64_C(5000) /* changes committed late are still seen */
+#define ACTOR "rules"
+
+struct tenant_pass {
+    int64_t last_full;  /* INT64_MIN: never */
+    int64_t checkpoint; /* start of the last pass */
+};
+
+struct rules {
+    const struct config *cfg;
+    struct store *store;
+    struct rules_opts opts;
+    struct tenant_pass *tp; /* per tenant of cfg */
+    pthread_t th;
+    bool thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool force_full;
+    struct rules_stats stats;
+};
+
+static void count(struct rules *r, uint64_t *field, uint64_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    *field += n;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static const char *fmt_time(struct arena *a, int64_t ms)
+{
+    char b[TIME_RFC3339_MAX];
+    if (ms == INT64_MIN)
+        return NULL;
+    time_format_rfc3339(ms, b);
+    return arena_strdup(a, b);
+}
+
+/* ---- what is known of an asset ------------------------------------------------- */
+
+struct asset_ctx {
+    const char *ref;
+    const char *site;                   /* may be NULL */
+    const char *type;                   /* asset type name */
+    const char *sor[DOMAIN_COUNT];      /* provider owning the domain, or NULL */
+    const char *native[DOMAIN_COUNT];   /* the asset's native id there, or NULL */
+    bool sor_can_request[DOMAIN_COUNT]; /* that provider has a connector opening requests */
+};
+
+static enum ab_rc asset_load(struct store_read *rd, const struct config_tenant *t, const char *ref,
+                             struct arena *a, struct asset_ctx *out)
+{
+    struct store_asset_row row;
+    memset(out, 0, sizeof(*out));
+    enum ab_rc rc = store_asset_get(rd, t->name, ref, a, &row);
+    if (rc)
+        return rc;
+    out->ref = arena_strdup(a, ref);
+    out->site = row.asset.site;
+    out->type = model_asset_type_name(row.asset.type);
+    struct store_link *links = NULL;
+    size_t n = 0;
+    rc = store_links_list(rd, t->name, ref, a, &links, &n);
+    if (rc)
+        return rc;
+    for (int d = 0; d < DOMAIN_COUNT; d++) {
+        const char *p = config_system_of_record(t, out->site, (enum domain)d);
+        const struct config_provider *cp = config_provider(t, p);
+        if (!cp)
+            continue;
+        out->sor[d] = cp->name;
+        out->sor_can_request[d] = conn_has(conn_find(cp->type), CONN_CAP_OPEN_REQUEST);
+        for (size_t i = 0; i < n; i++)
+            if (str_eq(links[i].provider, cp->name))
+                out->native[d] = links[i].native_id;
+    }
+    return AB_OK;
+}
+
+/* ---- what a transition does (inside the write job) ------------------------------ */
+
+struct request {
+    bool open;           /* open a request with this transition */
+    enum domain domain;  /* DOMAIN_CALIBRATION or DOMAIN_MAINTENANCE */
+    const char *kind;    /* "calibration" or "maintenance" */
+    const char *rule_id; /* "calibration" or the plan id */
+    const char *plan_id; /* NULL for calibration */
+    const char *reason;  /* "due_soon", "overdue", "due", "usage" */
+    int64_t due_at;      /* INT64_MIN when unknown */
+    const char *title, *description;
+};
+
+struct transition {
+    struct rules *r;
+    const struct config_tenant *t;
+    const struct asset_ctx *asset; /* NULL for sla / sync_lag */
+    struct store_rule_state next;  /* the state to record (request_key filled here) */
+    /* decided in the job against the stored row: */
+    const char *events[2]; /* event types emitted on entering rank 1 and 2 (one: rank 2) */
+    json_t *payload;       /* event payload (borrowed) */
+    const char *subject;   /* event subject */
+    struct request req;
+    struct arena *a;
+    /* results */
+    unsigned n_events;
+    bool requested, hub_wo;
+};
+
+/* Rank of a state name (ok < due_soon < overdue; due, breached and lagging
+ * rank like overdue). */
+static int rank(const char *s)
+{
+    if (!s || str_eq(s, "ok"))
+        return 0;
+    if (str_eq(s, "due_soon"))
+        return 1;
+    return 2;
+}
+
+static enum ab_rc open_hub_work_order(struct store_tx *tx, struct transition *x, const char **key)
+{
+    struct model_work_order wo;
+    memset(&wo, 0, sizeof(wo));
+    wo.provider_id = MODEL_PROVIDER_HUB;
+    wo.asset_ref = x->asset->ref;
+    wo.type = x->req.domain == DOMAIN_CALIBRATION ? MODEL_WO_CALIBRATION : MODEL_WO_PREVENTIVE;
+    wo.common_status = MODEL_WO_OPEN;
+    wo.priority = str_eq(x->req.reason, "overdue") ? MODEL_PRIORITY_HIGH : MODEL_PRIORITY_MEDIUM;
+    wo.notes = arena_printf(x->a, "%s\n%s", x->req.title, x->req.description);
+    wo.sla_due_at = x->req.due_at;
+    wo.opened_at = wo.started_at = wo.completed_at = wo.closed_at = MODEL_TIME_UNSET;
+    wo.last_synced_at = MODEL_TIME_UNSET;
+    wo.sync_state = MODEL_SYNC_SYNCHRONIZED;
+    struct store_wo_result res;
+    enum ab_rc rc = store_work_order_create(tx, x->t->name, &wo, ACTOR, x->a, &res);
+    if (rc) {
+        log_warn(store_tx_correlation_id(tx), "rules: could not open a hub work order",
+                 LOG_STR("tenant", x->t->name), LOG_STR("asset_ref", x->asset->ref),
+                 LOG_STR("field", res.err.field), LOG_STR("reason", res.err.message));
+        return rc;
+    }
+    *key = arena_printf(x->a, "wo:%s", res.obj.id);
+    x->hub_wo = true;
+    return AB_OK;
+}
+
+static enum ab_rc open_request(struct store_tx *tx, struct transition *x, const char *occurrence)
+{
+    const struct asset_ctx *as = x->asset;
+    enum domain d = x->req.domain;
+    const char *key =
+        arena_printf(x->a, "rule:%s:%s:%s:%s", x->req.kind, as->ref, x->req.rule_id, occurrence);
+    if (!as->sor[d] || !as->sor_can_request[d] || !as->native[d])
+        return open_hub_work_order(tx, x, &x->next.request_key);
+    json_t *p = json_object();
+    json_object_set_new(p, "asset_ref", json_string(as->ref));
+    json_object_set_new(p, "asset_native_id", json_string(as->native[d]));
+    if (as->site)
+        json_object_set_new(p, "site", json_string(as->site));
+    json_object_set_new(p, "type", json_string(x->req.kind));
+    json_object_set_new(p, "reason", json_string(x->req.reason));
+    const char *due = fmt_time(x->a, x->req.due_at);
+    if (due) {
+        json_object_set_new(p, "due_at", json_string(due));
+        json_object_set_new(p, "sla_due_at", json_string(due));
+    }
+    if (x->req.plan_id)
+        json_object_set_new(p, "plan_id", json_string(x->req.plan_id));
+    json_object_set_new(p, "title", json_string(x->req.title));
+    json_object_set_new(p, "description", json_string(x->req.description));
+    json_object_set_new(
+        p, "notes", json_string(arena_printf(x->a, "%s\n%s", x->req.title, x->req.description)));
+    json_object_set_new(p, "priority",
+                        json_string(str_eq(x->req.reason, "overdue") ? "high" : "medium"));
+    char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(p);
+    if (!text)
+        return AB_EINTERNAL;
+    struct store_outbox_item it;
+    memset(&it, 0, sizeof(it));
+    it.tenant = x->t->name;
+    it.provider = as->sor[d];
+    it.entity = "work_order";
+    it.action = "open_request";
+    it.subject = arena_printf(x->a, "asset/%s", as->ref);
+    it.payload = arena_strdup(x->a, text);
+    free(text);
+    it.idempotency_key = key;
+    it.state = OUTBOX_PENDING;
+    it.priority = -1;
+    bool added = false;
+    enum ab_rc rc = store_outbox_add(tx, &it, &added);
+    if (rc)
+        return rc;
+    x->next.request_key = key;
+    x->requested = added;
+    return AB_OK;
+}
+
+/* Whether recording x over the stored row cur would change nothing. */
+static bool unchanged(const struct transition *x, const struct store_rule_state *cur, bool found)
+{
+    bool same = found && str_eq(cur->occurrence, x->next.occurrence);
+    const char *prev = same ? cur->state : "ok";
+    const char *key = same ? cur->request_key : NULL;
+    if (!found && rank(x->next.state) == 0 && !x->req.open)
+        return false; /* record the first occurrence seen */
+    return same && str_eq(prev, x->next.state) && !(x->req.open && !key);
+}
+
+/* The job: compare with the stored row, emit what entering the new state
+ * means, open the request, record the row. */
+static enum ab_rc transition_job(struct store_tx *tx, void *arg)
+{
+    struct transition *x = arg;
+    struct store_rule_state cur;
+    bool found;
+    x->n_events = 0;
+    x->requested = x->hub_wo = false;
+    enum ab_rc rc = store_rule_state_get(tx, x->t->name, x->next.kind, x->next.subject,
+                                         x->next.rule_id, x->a, &cur, &found);
+    if (rc)
+        return rc;
+    bool same = found && str_eq(cur.occurrence, x->next.occurrence);
+    const char *prev = same ? cur.state : "ok";
+    if (unchanged(x, &cur, found))
+        return AB_OK; /* nothing new */
+    x->next.request_key = same ? cur.request_key : NULL;
+    int from = rank(prev), to = rank(x->next.state);
+    for (int i = 0; i < 2 && x->events[i]; i++) {
+        /* events[i] marks entering rank i + 1 (or the only event: rank 2);
+         * a state jumped over is not entered (ok -> overdue: no .due) */
+        int at = x->events[1] ? i + 1 : 2;
+        if (from < at && to == at) {
+            rc = store_event_append(tx, x->t->name, x->events[i], x->subject, x->payload, NULL);
+            if (rc)
+                return rc;
+            x->n_events++;
+        }
+    }
+    if (x->req.open && !x->next.request_key) {
+        rc = open_request(tx, x, x->next.occurrence);
+        if (rc)
+            return rc;
+    }
+    return store_rule_state_put(tx, x->t->name, &x->next);
+}
+
+static enum ab_rc run_transition(struct transition *x)
+{
+    /* most evaluations change nothing: look before queueing a write job */
+    struct store_read *rd;
+    struct store_rule_state cur;
+    bool found = false;
+    enum ab_rc rc = store_read_begin(x->r->store, &rd);
+    if (!rc) {
+        rc = store_rule_state_read(rd, x->t->name, x->next.kind, x->next.subject, x->next.rule_id,
+                                   x->a, &cur, &found);
+        store_read_end(rd);
+    }
+    if (!rc && unchanged(x, &cur, found))
+        return AB_OK;
+    rc = store_write(x->r->store, transition_job, x, NULL);
+    if (rc) {
+        count(x->r, &x->r->stats.errors, 1);
+        log_warn(NULL, "rules: evaluation failed; retried on the next pass",
+                 LOG_STR("tenant", x->t->name), LOG_STR("kind", x->next.kind),
+                 LOG_STR("subject", x->next.subject), LOG_STR("error", ab_rc_name(rc)));
+        return rc;
+    }
+    count(x->r, &x->r->stats.events, x->n_events);
+    if (x->requested)
+        count(x->r, &x->r->stats.requests, 1);
+    if (x->hub_wo)
+        count(x->r, &x->r->stats.hub_work_orders, 1);
+    return AB_OK;
+}
+
+/* ---- calibration ----------------------------------------------------------------- */
+
+static int64_t doc_time(const json_t *doc, const char *key)
+{
+    const char *s = json_string_value(json_object_get(doc, key));
+    int64_t ms;
+    return s && time_parse_rfc3339(s, &ms) == AB_OK ? ms : INT64_MIN;
+}
+
+/* The calibration record that counts for the asset: the calibration system
+ * of record's, else the hub's, else the one due first. */
+static const struct store_object *effective_cal(const struct store_object *v, size_t n,
+                                                const char *sor)
+{
+    const struct store_object *best = NULL;
+    int best_rank = -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = json_string_value(json_object_get(v[i].doc, "provider_id"));
+        int rk = sor && str_eq(p, sor) ? 2 : str_eq(p, "hub") ? 1 : 0;
+        if (rk > best_rank || (rk == best_rank && v[i].due_at != INT64_MIN &&
+                               (best->due_at == INT64_MIN || v[i].due_at < best->due_at))) {
+            best = &v[i];
+            best_rank = rk;
+        }
+    }
+    return best;
+}
+
+static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *t,
+                                   const char *asset_ref, int64_t now)
+{
+    struct arena *a = arena_new(16384, 16u << 20);
+    struct store_read *rd = NULL;
+    struct asset_ctx as = {0};
+    struct store_object *objs = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum ab_rc rc = store_read_begin(r->store, &rd);
+    if (!rc)
+        rc = asset_load(rd, t, asset_ref, a, &as);
+    if (!rc) {
+        struct store_object_filter f = {.kind = STORE_KIND_CALIBRATION,
+                                        .asset_ref = asset_ref,
+                                        .due_before = INT64_MIN,
+                                        .limit = 100};
+        rc = store_objects_list(rd, t->name, &f, a, &objs, &n, &more);
+    }
+    if (rd)
+        store_read_end(rd);
+    if (rc == AB_ENOTFOUND)
+        rc = AB_OK; /* the asset is gone: nothing to watch */
+    const struct store_object *o = rc ? NULL : effective_cal(objs, n, as.sor[DOMAIN_CALIBRATION]);
+    struct config_rules_cal rcfg = {0};
+    if (o)
+        config_rules_calibration(t, as.site, as.type, &rcfg);
+    const json_t *req = o ? json_object_get(o->doc, "required") : NULL;
+    if (!o || !rcfg.enabled || json_is_false(req)) {
+        arena_free(a);
+        return rc;
+    }
+    struct rules_cal_input in = {
+        .due_at = o->due_at != INT64_MIN ? o->due_at : doc_time(o->doc, "due_at"),
+        .last_calibrated_at = doc_time(o->doc, "last_calibrated_at"),
+        .interval_days = json_integer_value(json_object_get(o->doc, "interval_days")),
+    };
+    int64_t due, soon;
+    if (rules_cal_schedule(&in, &rcfg, &due, &soon) != AB_OK) {
+        arena_free(a);
+        return AB_OK; /* no due date known */
+    }
+    enum model_due_state st = rules_cal_state(due, soon, now);
+    const char *occ = fmt_time(a, due);
+    struct transition x;
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.t = t;
+    x.asset = &as;
+    x.a = a;
+    x.next.kind = "calibration";
+    x.next.subject = as.ref;
+    x.next.rule_id = "calibration";
+    x.next.occurrence = occ;
+    x.next.state = model_due_state_name(st);
+    x.events[0] = "calibration.due";
+    x.events[1] = "calibration.overdue";
+    x.subject = arena_printf(a, "asset/%s", as.ref);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "asset_ref", as.ref, "due_at", occ, "due_soon_at",
+                  fmt_time(a, soon), "due_state", x.next.state, "calibration_id", o->id);
+    if (as.site)
+        json_object_set_new(payload, "site", json_string(as.site));
+    const char *pid = json_string_value(json_object_get(o->doc, "provider_id"));
+    if (pid)
+        json_object_set_new(payload, "provider_id", json_string(pid));
+    x.payload = payload;
+    int need = str_eq(rcfg.open_request_at, "overdue") ? 2 : 1;
+    x.req.open = rcfg.open_request && rank(x.next.state) >= need;
+    x.req.domain = DOMAIN_CALIBRATION;
+    x.req.kind = "calibration";
+    x.req.rule_id = "calibration";
+    x.req.reason = x.next.state;
+    x.req.due_at = due;
+    x.req.title =
+        arena_printf(a, "Calibration %s: %s", st == MODEL_DUE_OVERDUE ? "overdue" : "due", as.ref);
+    x.req.description = arena_printf(
+        a, "Calibration of %s%s%s is due at %s (state %s). Opened by the assetbridge rules.",
+        as.ref, as.site ? " at " : "", as.site ? as.site : "", occ, x.next.state);
+    rc = run_transition(&x);
+    json_decref(payload);
+    arena_free(a);
+    return rc;
+}
+
+/* ---- maintenance plans -------------------------------------------------------------- */
+
+static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
+                            const struct store_object *plan, int64_t now)
+{
+    const json_t *doc = plan->doc;
+    const char *trigger = json_string_value(json_object_get(doc, "trigger"));
+    const char *ref = plan->asset_ref;
+    if (!ref || !trigger || str_eq(trigger, "condition"))
+        return AB_OK; /* condition plans are raised by condition rules, not here */
+    struct arena *a = arena_new(16384, 16u << 20);
+    struct store_read *rd = NULL;
+    struct asset_ctx as = {0};
+    double reading = NAN;
+    const char *unit = json_string_value(json_object_get(doc, "interval_unit"));
+    bool usage = str_eq(trigger, "usage");
+    enum ab_rc rc = store_read_begin(r->store, &rd);
+    if (!rc)
+        rc = asset_load(rd, t, ref, a, &as);
+    if (!rc && usage && unit) {
+        rc = store_rules_meter_value(rd, t->name, ref, unit, &reading);
+        if (rc == AB_ENOTFOUND)
+            rc = AB_OK; /* no reading yet */
+    }
+    if (rd)
+        store_read_end(rd);
+    if (rc == AB_ENOTFOUND)
+        rc = AB_OK;
+    struct config_rules_maint mc = {0};
+    if (!rc)
+        config_rules_maintenance(t, as.site, as.type, &mc);
+    if (rc || !mc.enabled) {
+        arena_free(a);
+        return rc;
+    }
+    const char *plan_id = json_string_value(json_object_get(doc, "plan_id"));
+    if (!plan_id)
+        plan_id = plan->id;
+    const char *occ;
+    bool due;
+    int64_t due_at = INT64_MIN;
+    if (usage) {
+        const json_t *nr = json_object_get(doc, "next_due_reading");
+        if (!json_is_number(nr)) {
+            arena_free(a);
+            return AB_OK;
+        }
+        double next = json_number_value(nr);
+        occ = arena_printf(a, "reading:%.17g", next);
+        due = rules_plan_usage_due(next, mc.lead_usage, reading);
+    } else {
+        due_at = plan->due_at != INT64_MIN ? plan->due_at : doc_time(doc, "next_due_at");
+        if (due_at == INT64_MIN) {
+            arena_free(a);
+            return AB_OK;
+        }
+        occ = fmt_time(a, due_at);
+        due = rules_plan_time_due(due_at, mc.lead_time_ms, now);
+    }
+    struct transition x;
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.t = t;
+    x.asset = &as;
+    x.a = a;
+    x.next.kind = "maintenance";
+    x.next.subject = as.ref;
+    x.next.rule_id = plan_id;
+    x.next.occurrence = occ;
+    x.next.state = due ? "due" : "ok";
+    x.events[0] = "maintenance.due";
+    x.subject = arena_printf(a, "asset/%s", as.ref);
+    json_t *payload = json_pack("{s:s, s:s, s:s, s:s}", "asset_ref", as.ref, "plan_id", plan_id,
+                                "plan_object_id", plan->id, "trigger", trigger);
+    if (due_at != INT64_MIN)
+        json_object_set_new(payload, "due_at", json_string(occ));
+    if (usage) {
+        json_object_set(payload, "next_due_reading", json_object_get(doc, "next_due_reading"));
+        json_object_set_new(payload, "meter_type", json_string(unit ? unit : ""));
+        if (isfinite(reading))
+            json_object_set_new(payload, "reading", json_real(reading));
+    }
+    if (as.site)
+        json_object_set_new(payload, "site", json_string(as.site));
+    x.payload = payload;
+    x.req.open = mc.open_request && due;
+    x.req.domain = DOMAIN_MAINTENANCE;
+    x.req.kind = "maintenance";
+    x.req.rule_id = plan_id;
+    x.req.plan_id = plan_id;
+    x.req.reason = usage ? "usage" : "due";
+    x.req.due_at = due_at;
+    x.req.title = arena_printf(a, "Maintenance due: %s (plan %s)", as.ref, plan_id);
+    const char *desc = json_string_value(json_object_get(doc, "description"));
+    x.req.description =
+        usage ? arena_printf(a, "Plan %s of %s is due by usage: %s reached %.15g of %s %s. %s",
+                             plan_id, as.ref, unit ? unit : "meter", reading,
+                             occ + strlen("reading:"), unit ? unit : "", desc ? desc : "")
+              : arena_printf(a, "Plan %s of %s is due at %s. %s", plan_id, as.ref, occ,
+                             desc ? desc : "");
+    rc = run_transition(&x);
+    json_decref(payload);
+    arena_free(a);
+    return rc;
+}
+
+/* ---- SLA watch ------------------------------------------------------------------------ */
+
+static enum ab_rc eval_sla(struct rules *r, const struct config_tenant *t,
+                           const struct store_object *wo)
+{
+    struct arena *a = arena_new(4096, 1u << 20);
+    struct transition x;
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.t = t;
+    x.a = a;
+    x.next.kind = "sla";
+    x.next.subject = wo->id;
+    x.next.rule_id = "sla";
+    x.next.occurrence = fmt_time(a, wo->due_at);
+    x.next.state = "breached";
+    x.events[0] = "work_order.sla_breached";
+    x.subject = arena_printf(a, "work-order/%s", wo->id);
+    json_t *payload = json_pack("{s:s, s:s, s:s}", "common_work_order_id", wo->id, "sla_due_at",
+                                x.next.occurrence, "common_status", wo->status ? wo->status : "");
+    if (wo->asset_ref)
+        json_object_set_new(payload, "asset_ref", json_string(wo->asset_ref));
+    const char *pid = json_string_value(json_object_get(wo->doc, "provider_id"));
+    if (pid)
+        json_object_set_new(payload, "provider_id", json_string(pid));
+    x.payload = payload;
+    enum ab_rc rc = run_transition(&x);
+    json_decref(payload);
+    arena_free(a);
+    return rc;
+}
+
+static enum ab_rc eval_lag(struct rules *r, const struct config_tenant *t,
+                           const struct config_sync_lag *lim, int64_t now)
+{
+    struct arena *a = arena_new(16384, 8u << 20);
+    struct store_read *rd = NULL;
+    struct store_sync_state *rows = NULL;
+    size_t n = 0;
+    enum ab_rc rc = store_read_begin(r->store, &rd);
+    if (!rc)
+        rc = store_sync_state_list(rd, t->name, 1000, a, &rows, &n);
+    if (rd)
+        store_read_end(rd);
+    if (rc) {
+        arena_free(a);
+        return rc;
+    }
+    const struct config_provider *p = config_provider(t, lim->provider);
+    int64_t oldest = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (!str_eq(rows[i].provider, lim->provider) || rows[i].last_success_at == INT64_MIN ||
+            rows[i].last_success_at == 0 || (p && !config_entity(p, rows[i].entity)))
+            continue;
+        if (oldest == INT64_MIN || rows[i].last_success_at < oldest)
+            oldest = rows[i].last_success_at;
+    }
+    if (oldest == INT64_MIN) {
+        arena_free(a);
+        return AB_OK; /* never pulled successfully: health shows it; nothing to compare */
+    }
+    bool lagging = now - oldest > lim->max_ms;
+    struct transition x;
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.t = t;
+    x.a = a;
+    x.next.kind = "sync_lag";
+    x.next.subject = lim->provider;
+    x.next.rule_id = "sync_lag";
+    x.next.occurrence = "";
+    x.next.state = lagging ? "lagging" : "ok";
+    x.events[0] = "sync.lagging";
+    x.subject = arena_printf(a, "provider/%s", lim->provider);
+    json_t *payload = json_pack("{s:s, s:s, s:I, s:I}", "provider", lim->provider,
+                                "last_success_at", fmt_time(a, oldest), "lag_ms",
+                                (json_int_t)(now - oldest), "limit_ms", (json_int_t)lim->max_ms);
+    x.payload = payload;
+    rc = run_transition(&x);
+    json_decref(payload);
+    arena_free(a);
+    return rc;
+}
+
+/* ---- passes ------------------------------------------------------------------------ */
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Keep the first error. */
+static void keep(enum ab_rc *first, enum ab_rc rc)
+{
+    if (rc && !*first)
+        *first = rc;
+}
+
+static enum ab_rc pass_calibration(struct rules *r, const struct config_tenant *t, int64_t since,
+                                   int64_t now)
+{
+    enum ab_rc first = AB_OK;
+    char after[128] = "";
+    bool more = true;
+    while (more) {
+        struct arena *a = arena_new(65536, 64u << 20);
+        struct store_read *rd = NULL;
+        struct store_object *v = NULL;
+        size_t n = 0;
+        enum ab_rc rc = store_read_begin(r->store, &rd);
+        if (!rc) {
+            rc = store_rules_objects_since(rd, t->name, STORE_KIND_CALIBRATION, since, after, PAGE,
+                                           a, &v, &n, &more);
+            store_read_end(rd);
+        }
+        if (rc) {
+            arena_free(a);
+            return rc;
+        }
+        const char **refs = arena_zalloc(a, (n + 1) * sizeof(*refs));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (v[i].asset_ref)
+                refs[k++] = v[i].asset_ref;
+        qsort(refs, k, sizeof(*refs), cmp_str);
+        for (size_t i = 0; i < k; i++)
+            if (i == 0 || strcmp(refs[i], refs[i - 1]) != 0)
+                keep(&first, eval_calibration(r, t, refs[i], now));
+        if (n)
+            (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
+        arena_free(a);
+    }
+    return first;
+}
+
+static enum ab_rc plans_of_asset(struct rules *r, const struct config_tenant *t, const char *ref,
+                                 int64_t now)
+{
+    enum ab_rc first = AB_OK;
+    struct arena *a = arena_new(65536, 64u << 20);
+    struct store_read *rd = NULL;
+    struct store_object *v = NULL;
+    size_t n = 0;
+    bool more = false;
+    struct store_object_filter f = {
+        .kind = STORE_KIND_PLAN, .asset_ref = ref, .due_before = INT64_MIN, .limit = 1000};
+    enum ab_rc rc = store_read_begin(r->store, &rd);
+    if (!rc) {
+        rc = store_objects_list(rd, t->name, &f, a, &v, &n, &more);
+        store_read_end(rd);
+    }
+    for (size_t i = 0; !rc && i < n; i++)
+        keep(&first, eval_plan(r, t, &v[i], now));
+    arena_free(a);
+    return rc ? rc : first;
+}
+
+static enum ab_rc pass_maintenance(struct rules *r, const struct config_tenant *t, int64_t since,
+                                   int64_t now)
+{
+    enum ab_rc first = AB_OK;
+    char after[128] = "";
+    bool more = true;
+    while (more) {
+        struct arena *a = arena_new(65536, 64u << 20);
+        struct store_read *rd = NULL;
+        struct store_object *v = NULL;
+        size_t n = 0;
+        enum ab_rc rc = store_read_begin(r->store, &rd);
+        if (!rc) {
+            rc = store_rules_objects_since(rd, t->name, STORE_KIND_PLAN, since, after, PAGE, a, &v,
+                                           &n, &more);
+            store_read_end(rd);
+        }
+        if (rc) {
+            arena_free(a);
+            return rc;
+        }
+        for (size_t i = 0; i < n; i++)
+            keep(&first, eval_plan(r, t, &v[i], now));
+        if (n)
+            (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
+        arena_free(a);
+    }
+    if (since == INT64_MIN)
+        return first; /* a full pass saw every plan */
+    /* usage plans of assets whose meters moved */
+    int64_t after_id = 0;
+    more = true;
+    while (more) {
+        struct arena *a = arena_new(65536, 64u << 20);
+        struct store_read *rd = NULL;
+        const char **refs = NULL;
+        int64_t *ids = NULL;
+        size_t n = 0;
+        enum ab_rc rc = store_read_begin(r->store, &rd);
+        if (!rc) {
+            rc = store_rules_meters_since(rd, t->name, since, after_id, PAGE, a, &refs, &ids, &n,
+                                          &more);
+            store_read_end(rd);
+        }
+        if (rc) {
+            arena_free(a);
+            return rc;
+        }
+        if (n)
+            after_id = ids[n - 1];
+        qsort(refs, n, sizeof(*refs), cmp_str);
+        for (size_t i = 0; i < n; i++)
+            if (i == 0 || strcmp(refs[i], refs[i - 1]) != 0)
+                keep(&first, plans_of_asset(r, t, refs[i], now));
+        arena_free(a);
+    }
+    return first;
+}
+
+static enum ab_rc pass_sla(struct rules *r, const struct config_tenant *t, int64_t now)
+{
+    enum ab_rc first = AB_OK;
+    char after[128] = "";
+    bool more = true;
+    while (more) {
+        struct arena *a = arena_new(65536, 64u << 20);
+        struct store_read *rd = NULL;
+        struct store_object *v = NULL;
+        size_t n = 0;
+        enum ab_rc rc = store_read_begin(r->store, &rd);
+        if (!rc) {
+            rc = store_rules_wo_past_sla(rd, t->name, now, after, PAGE, a, &v, &n, &more);
+            store_read_end(rd);
+        }
+        if (rc) {
+            arena_free(a);
+            return rc;
+        }
+        for (size_t i = 0; i < n; i++)
+            keep(&first, eval_sla(r, t, &v[i]));
+        if (n)
+            (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
+        arena_free(a);
+    }
+    return first;
+}
+
+static enum ab_rc pass_tenant(struct rules *r, size_t ti, bool force_full, int64_t now)
+{
+    const struct config_tenant *t = &r->cfg->tenants[ti];
+    struct tenant_pass *tp = &r->tp[ti];
+    bool full = force_full || tp->last_full == INT64_MIN ||
+                now - tp->last_full >= t->rules.evaluate_every_ms || now < tp->last_full;
+    int64_t since = full ? INT64_MIN : tp->checkpoint - LOOKBACK_MS;
+    /* changes are stamped with the clock: the checkpoint is taken before
+     * reading, so nothing committed during the pass is skipped next time */
+    int64_t start = clock_now_ms();
+    enum ab_rc first = AB_OK;
+    keep(&first, pass_calibration(r, t, since, now));
+    keep(&first, pass_maintenance(r, t, since, now));
+    if (t->rules.sla.work_orders)
+        keep(&first, pass_sla(r, t, now));
+    for (size_t i = 0; i < t->rules.sla.n_sync_lag; i++)
+        keep(&first, eval_lag(r, t, &t->rules.sla.sync_lag[i], now));
+    if (!first) {
+        tp->checkpoint = start;
+        if (full)
+            tp->last_full = now;
+    }
+    return first;
+}
+
+enum ab_rc rules_run_once(struct rules *r, int64_t now)
+{
+    pthread_mutex_lock(&r->mu);
+    bool force = r->force_full;
+    r->force_full = false;
+    pthread_mutex_unlock(&r->mu);
+    enum ab_rc first = AB_OK;
+    for (size_t i = 0; i < r->cfg->n_tenants; i++)
+        keep(&first, pass_tenant(r, i, force, now));
+    count(r, &r->stats.passes, 1);
+    return first;
+}
+
+void rules_request_full(struct rules *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->force_full = true;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void rules_get_stats(struct rules *r, struct rules_stats *out)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- the thread ----------------------------------------------------------------------- */
+
+static void *rules_main(void *arg)
+{
+    struct rules *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        enum ab_rc rc = rules_run_once(r, clock_now_ms());
+        (void)rc; /* failures are logged and retried on the next tick */
+        pthread_mutex_lock(&r->mu);
+        if (r->stop)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (r->opts.tick_ms % 1000) * 1000000;
+        ts.tv_sec += r->opts.tick_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        (void)pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+enum ab_rc rules_start_ex(const struct config *cfg, struct store *s, const struct rules_opts *o,
+                          struct rules **out)
+{
+    struct rules *r = xcalloc(1, sizeof(*r));
+    r->cfg = cfg;
+    r->store = s;
+    if (o)
+        r->opts = *o;
+    if (r->opts.tick_ms <= 0)
+        r->opts.tick_ms = 1000;
+    r->tp = xcalloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof(*r->tp));
+    for (size_t i = 0; i < cfg->n_tenants; i++)
+        r->tp[i].last_full = INT64_MIN;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (!r->opts.manual) {
+        if (pthread_create(&r->th, NULL, rules_main, r) != 0) {
+            rules_stop(r);
+            *out = NULL;
+            return AB_EINTERNAL;
+        }
+        r->thread = true;
+    }
+    log_info(NULL, "rules engine started", LOG_INT("tenants", cfg->n_tenants),
+             LOG_STR("mode", r->opts.manual ? "manual" : "thread"));
+    *out = r;
+    return AB_OK;
+}
+
+enum ab_rc rules_start(const struct config *cfg, struct store *s, struct rules **out)
+{
+    return rules_start_ex(cfg, s, NULL, out);
+}
+
+void rules_stop(struct rules *r)
+{
+    if (!r)
+        return;
+    if (r->thread) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = true;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL);
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r->tp);
+    free(r);
+}

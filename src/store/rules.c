@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * rules.c: the rules engine's store access: the rule_state table and the
+ * scans that find what to evaluate (changed objects, changed meters, work
+ * orders past their SLA). See rules.h; the engine is src/rules/rules.c.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/rules.h"
+#include "store/store_int.h"
+
+static void json_decref_cb(void *v)
+{
+    json_decref(v);
+}
+
+/* ---- rule_state ---------------------------------------------------------------- */
+
+#define RS_COLS "kind, subject, rule_id, occurrence, state, request_key, detail, updated_at"
+
+static const char SQL_RS_GET[] = "SELECT " RS_COLS " FROM rule_state"
+                                 " WHERE tenant = ? AND kind = ? AND subject = ? AND rule_id = ?";
+static const char SQL_RS_PUT[] =
+    "INSERT INTO rule_state(tenant, kind, subject, rule_id, occurrence, state, request_key,"
+    " detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (tenant, kind, subject, rule_id) DO UPDATE SET"
+    " occurrence = excluded.occurrence, state = excluded.state,"
+    " request_key = excluded.request_key, detail = excluded.detail,"
+    " updated_at = excluded.updated_at";
+static const char SQL_RS_LIST[] = "SELECT " RS_COLS " FROM rule_state"
+                                  " WHERE tenant = ?1 AND (?2 IS NULL OR kind = ?2)"
+                                  " ORDER BY kind, subject, rule_id LIMIT ?3";
+
+static void rs_row(struct store_db *db, struct store_stmt *st, struct arena *a,
+                   struct store_rule_state *out)
+{
+    out->kind = store_col_text(db, st, 0, a);
+    out->subject = store_col_text(db, st, 1, a);
+    out->rule_id = store_col_text(db, st, 2, a);
+    out->occurrence = store_col_text(db, st, 3, a);
+    out->state = store_col_text(db, st, 4, a);
+    out->request_key = store_col_text(db, st, 5, a);
+    out->detail = store_col_text(db, st, 6, a);
+    out->updated_at = store_col_int(db, st, 7);
+}
+
+static enum ab_rc rs_get(struct store_db *db, const char *tenant, const char *kind,
+                         const char *subject, const char *rule_id, struct arena *a,
+                         struct store_rule_state *out, bool *found)
+{
+    struct store_stmt *st;
+    bool row = false;
+    memset(out, 0, sizeof(*out));
+    *found = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_RS_GET, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tttt", tenant, kind, subject, rule_id);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && row) {
+        rs_row(db, st, a, out);
+        *found = true;
+    }
+    db->ops->reset(st);
+    return rc;
+}
+
+enum ab_rc store_rule_state_get(struct store_tx *tx, const char *tenant, const char *kind,
+                                const char *subject, const char *rule_id, struct arena *a,
+                                struct store_rule_state *out, bool *found)
+{
+    return rs_get(tx->db, tenant, kind, subject, rule_id, a, out, found);
+}
+
+enum ab_rc store_rule_state_read(struct store_read *r, const char *tenant, const char *kind,
+                                 const char *subject, const char *rule_id, struct arena *a,
+                                 struct store_rule_state *out, bool *found)
+{
+    return rs_get(store_read_db(r), tenant, kind, subject, rule_id, a, out, found);
+}
+
+enum ab_rc store_rule_state_put(struct store_tx *tx, const char *tenant,
+                                const struct store_rule_state *s)
+{
+    struct store_db *db = tx->db;
+    struct store_stmt *st;
+    enum ab_rc rc = store_tenant_ensure(tx, tenant);
+    if (!rc)
+        rc = store_db_stmt(db, SQL_RS_PUT, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttttttttT", tenant, s->kind, s->subject, s->rule_id,
+                            s->occurrence ? s->occurrence : "", s->state, s->request_key, s->detail,
+                            clock_now_ms());
+    if (!rc)
+        rc = store_step_done(db, st);
+    return rc;
+}
+
+enum ab_rc store_rule_states_list(struct store_read *r, const char *tenant, const char *kind,
+                                  size_t limit, struct arena *a, struct store_rule_state **out,
+                                  size_t *n)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    struct store_rule_state *v = NULL;
+    size_t k = 0, cap = 0;
+    enum ab_rc rc = store_db_stmt(db, SQL_RS_LIST, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tti", tenant, kind, (int64_t)limit);
+    while (!rc && !(rc = store_step_row(db, st, &row)) && row) {
+        v = arena_grow(a, v, k, &cap, sizeof(*v));
+        memset(&v[k], 0, sizeof(v[k]));
+        rs_row(db, st, a, &v[k++]);
+    }
+    db->ops->reset(st);
+    *out = v;
+    *n = k;
+    return rc;
+}
+
+/* ---- scans ------------------------------------------------------------------------ */
+
+#define OBJ_COLS "id, asset_ref, status, due_at, doc, revision, created_at, updated_at"
+
+static const char SQL_OBJ_SINCE[] = "SELECT " OBJ_COLS " FROM objects"
+                                    " WHERE tenant = ?1 AND kind = ?2 AND updated_at >= ?3"
+                                    " AND id > ?4 ORDER BY id LIMIT ?5";
+static const char SQL_WO_PAST_SLA[] =
+    "SELECT " OBJ_COLS " FROM objects"
+    " WHERE tenant = ?1 AND kind = 'work_order' AND due_at < ?2"
+    " AND (status IS NULL OR status NOT IN ('completed', 'closed', 'cancelled'))"
+    " AND id > ?3 ORDER BY id LIMIT ?4";
+static const char SQL_METERS_SINCE[] =
+    "SELECT id, asset_ref FROM meters WHERE tenant = ?1 AND updated_at >= ?2 AND id > ?3"
+    " ORDER BY id LIMIT ?4";
+static const char SQL_METER_VALUE[] =
+    "SELECT value FROM meters WHERE tenant = ? AND asset_ref = ? AND type = ?";
+
+static enum ab_rc obj_rows(struct store_db *db, struct store_stmt *st, const char *kind,
+                           size_t limit, struct arena *a, struct store_object **out, size_t *n,
+                           bool *more)
+{
+    struct store_object *v = arena_zalloc(a, (limit + 1) * sizeof(*v));
+    size_t k = 0;
+    bool row = false;
+    enum ab_rc rc;
+    while (!(rc = store_step_row(db, st, &row)) && row && k <= limit) {
+        struct store_object *o = &v[k];
+        o->kind = kind;
+        o->id = store_col_text(db, st, 0, a);
+        o->asset_ref = store_col_text(db, st, 1, a);
+        o->status = store_col_text(db, st, 2, a);
+        o->due_at = store_col_time(db, st, 3);
+        const char *doc = db->ops->column_text(st, 4);
+        json_error_t je;
+        o->doc = doc ? json_loads(doc, 0, &je) : NULL;
+        if (!json_is_object(o->doc)) {
+            json_decref(o->doc);
+            rc = AB_EINTERNAL;
+            break;
+        }
+        arena_on_cleanup(a, json_decref_cb, o->doc);
+        o->revision = store_col_int(db, st, 5);
+        o->created_at = store_col_int(db, st, 6);
+        o->updated_at = store_col_int(db, st, 7);
+        k++;
+    }
+    db->ops->reset(st);
+    *more = k > limit;
+    *out = v;
+    *n = k > limit ? limit : k;
+    return rc;
+}
+
+enum ab_rc store_rules_objects_since(struct store_read *r, const char *tenant, const char *kind,
+                                     int64_t since, const char *after_id, size_t limit,
+                                     struct arena *a, struct store_object **out, size_t *n,
+                                     bool *more)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    if (limit < 1 || limit > 1000)
+        return AB_EINVAL;
+    enum ab_rc rc = store_db_stmt(db, SQL_OBJ_SINCE, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttiti", tenant, kind, since, after_id ? after_id : "",
+                            (int64_t)limit + 1);
+    if (rc)
+        return rc;
+    const char *k = arena_strdup(a, kind);
+    return obj_rows(db, st, k, limit, a, out, n, more);
+}
+
+enum ab_rc store_rules_wo_past_sla(struct store_read *r, const char *tenant, int64_t now,
+                                   const char *after_id, size_t limit, struct arena *a,
+                                   struct store_object **out, size_t *n, bool *more)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    if (limit < 1 || limit > 1000)
+        return AB_EINVAL;
+    enum ab_rc rc = store_db_stmt(db, SQL_WO_PAST_SLA, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "titi", tenant, now, after_id ? after_id : "",
+                            (int64_t)limit + 1);
+    if (rc)
+        return rc;
+    return obj_rows(db, st, STORE_KIND_WORK_ORDER, limit, a, out, n, more);
+}
+
+enum ab_rc store_rules_meters_since(struct store_read *r, const char *tenant, int64_t since,
+                                    int64_t after_id, size_t limit, struct arena *a,
+                                    const char ***refs, int64_t **ids, size_t *n, bool *more)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    if (limit < 1 || limit > 1000)
+        return AB_EINVAL;
+    const char **rv = arena_zalloc(a, (limit + 1) * sizeof(*rv));
+    int64_t *iv = arena_zalloc(a, (limit + 1) * sizeof(*iv));
+    size_t k = 0;
+    enum ab_rc rc = store_db_stmt(db, SQL_METERS_SINCE, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tiii", tenant, since, after_id, (int64_t)limit + 1);
+    while (!rc && !(rc = store_step_row(db, st, &row)) && row && k <= limit) {
+        iv[k] = store_col_int(db, st, 0);
+        rv[k] = store_col_text(db, st, 1, a);
+        k++;
+    }
+    db->ops->reset(st);
+    *more = k > limit;
+    *refs = rv;
+    *ids = iv;
+    *n = k > limit ? limit : k;
+    return rc;
+}
+
+enum ab_rc store_rules_meter_value(struct store_read *r, const char *tenant, const char *asset_ref,
+                                   const char *meter_type, double *value)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_METER_VALUE, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttt", tenant, asset_ref, meter_type);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && row)
+        *value = store_col_real(db, st, 0);
+    db->ops->reset(st);
+    return rc ? rc : row ? AB_OK : AB_ENOTFOUND;
+}
