@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn/conn_util.h"
 #include "client/client.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -666,18 +667,13 @@ static void gen_do(struct gen_ctx *g, const struct gen_call *c, struct arena *a,
     }
 }
 
-static bool is_2xx(int s)
-{
-    return s >= 200 && s < 300;
-}
-
 /* An ab_rc for a failed read (pull, lookup, health). */
 static enum ab_rc read_rc(const struct gen_answer *ans)
 {
     if (ans->rc != AB_OK)
         return ans->rc == AB_EUNKNOWN ? AB_ENETWORK : ans->rc;
     int s = ans->resp.status;
-    if (is_2xx(s))
+    if (conn_is_2xx(s))
         return json_is_object(ans->json) ? AB_OK : AB_EUNAVAILABLE; /* malformed: transient */
     if (s == 401)
         return ans->error_code && strcmp(ans->error_code, "token_expired") == 0 ? AB_EAGAIN
@@ -785,10 +781,10 @@ static enum ab_rc gen_health(void *ctx, struct arena *a, struct conn_health *out
         out->message = arena_printf(a, "the provider is unavailable (%d)", s);
         return s == 429 ? AB_ERATELIMIT : AB_EUNAVAILABLE;
     }
-    out->auth = is_2xx(s) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
+    out->auth = conn_is_2xx(s) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
     /* the contract has no version resource: a v1 list answer (items and a
      * watermark) under /api/v1 is the version check */
-    bool v1 = is_2xx(s) && json_is_array(json_object_get(ans.json, "items")) &&
+    bool v1 = conn_is_2xx(s) && json_is_array(json_object_get(ans.json, "items")) &&
               json_object_get(ans.json, "watermark");
     out->version = v1 ? CONN_CHECK_OK : CONN_CHECK_FAILED;
     out->provider_version = v1 ? "generic/v1" : NULL;
@@ -1030,19 +1026,6 @@ static enum ab_rc prepare(struct gen_ctx *g, const struct conn_item *item, struc
     return AB_EUNSUPPORTED;
 }
 
-static const char *keep_response(struct arena *a, const struct client_response *r)
-{
-    if (!r->body || !*r->body)
-        return NULL;
-    char *s = log_scrub(r->body);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    const char *o = arena_strndup(a, s, n > GEN_RESPONSE_KEEP ? GEN_RESPONSE_KEEP : n);
-    free(s);
-    return o;
-}
-
 static enum ab_rc gen_push(void *ctx, const struct conn_item *item, struct arena *a,
                            struct conn_result *out /* OUT */)
 {
@@ -1063,7 +1046,7 @@ static enum ab_rc gen_push(void *ctx, const struct conn_item *item, struct arena
     conn_generic_http_outcome(ans.resp.status, ans.error_code,
                               client_response_header(&ans.resp, "Retry-After"), clock_now_ms(),
                               out);
-    out->response = keep_response(a, &ans.resp);
+    out->response = conn_keep_response(a, &ans.resp, GEN_RESPONSE_KEEP);
     if (out->outcome == CONN_OK) {
         if (!json_is_object(ans.json)) {
             /* a 2xx we cannot read: the effect probably exists, but we cannot
@@ -1109,7 +1092,7 @@ static enum ab_rc gen_resolve(void *ctx, const struct conn_item *item, struct ar
     if (ans.rc != AB_OK)
         return AB_OK;
     int s = ans.resp.status;
-    if (is_2xx(s)) {
+    if (conn_is_2xx(s)) {
         *out = json_is_object(ans.json) ? CONN_RESOLVED_FOUND : CONN_RESOLVED_UNKNOWN;
         return AB_OK;
     }

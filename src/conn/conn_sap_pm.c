@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "conn/conn_util.h"
 #include "client/client.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -72,44 +73,6 @@ struct sap_ctx {
 };
 
 /* ---- small helpers --------------------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v && *v ? v : NULL;
-}
-
-static bool is_2xx(int s)
-{
-    return s >= 200 && s < 300;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static uint64_t jitter(void)
-{
-    static _Thread_local uint64_t s;
-    if (!s)
-        s = (uint64_t)clock_mono_us() | 1u;
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-}
-
-static void fail(struct conn_result *out, enum conn_outcome o, const char *cls, const char *msg)
-{
-    out->outcome = o;
-    out->error_class = cls;
-    out->message = msg;
-}
 
 int64_t conn_sap_pm_requests(void *ctx)
 {
@@ -355,7 +318,7 @@ static void sap_do(struct sap_ctx *s, const struct scall *c, struct arena *a, st
         int64_t cap = s->o.retry_base_ms << (attempt - 1);
         if (cap > s->o.retry_cap_ms || cap <= 0)
             cap = s->o.retry_cap_ms;
-        int64_t delay = cap > 0 ? (int64_t)(jitter() % (uint64_t)(cap + 1)) : 0;
+        int64_t delay = cap > 0 ? (int64_t)(conn_jitter() % (uint64_t)(cap + 1)) : 0;
         if (ans->rc == AB_OK) {
             struct conn_result tmp;
             conn_sap_pm_http_outcome(st, client_response_header(&ans->resp, "Retry-After"), false,
@@ -367,7 +330,7 @@ static void sap_do(struct sap_ctx *s, const struct scall *c, struct arena *a, st
             break;
         log_info(c->correlation_id, "sap_pm: retrying a read", LOG_STR("path", c->path),
                  LOG_INT("status", st), LOG_INT("attempt", attempt), LOG_INT("delay_ms", delay));
-        sleep_ms(delay);
+        conn_sleep_ms(delay);
         attempt++;
     }
     if (ans->rc == AB_OK && ans->resp.body_len) {
@@ -383,7 +346,7 @@ static enum ab_rc read_rc(const struct sans *ans)
     if (ans->rc != AB_OK)
         return ans->rc == AB_EUNKNOWN ? AB_ENETWORK : ans->rc;
     int st = ans->resp.status;
-    if (is_2xx(st))
+    if (conn_is_2xx(st))
         return json_is_object(ans->json) ? AB_OK : AB_EUNAVAILABLE;
     if (st == 401)
         return AB_EAUTH;
@@ -523,9 +486,10 @@ static bool wm_parse(struct arena *a, const char *s, int64_t *ms, const char **k
 static const char *wm_of(struct arena *a, const json_t *e, const char *key)
 {
     int64_t t;
-    if (conn_sap_pm_time(json_object_get(e, "LastChangeDateTime"), &t) != AB_OK || !jstr(e, key))
+    if (conn_sap_pm_time(json_object_get(e, "LastChangeDateTime"), &t) != AB_OK ||
+        !conn_jstr(e, key))
         return NULL;
-    return arena_printf(a, "%lld|%s", (long long)t, jstr(e, key));
+    return arena_printf(a, "%lld|%s", (long long)t, conn_jstr(e, key));
 }
 
 static enum ab_rc pull_v2(struct sap_ctx *s, const struct v2set *vs, const char *watermark,
@@ -642,8 +606,8 @@ static enum ab_rc points_for(struct sap_ctx *s, const char *const *eqs, size_t n
         if (json_object_size(s->points) > SAP_CACHE_MAX)
             json_object_clear(s->points);
         json_array_foreach (all, k, p) {
-            const char *eq = jstr(p, "Equipment"), *t = jstr(p, s->o.meter_key);
-            const char *mp = jstr(p, "MeasuringPoint");
+            const char *eq = conn_jstr(p, "Equipment"), *t = conn_jstr(p, s->o.meter_key);
+            const char *mp = conn_jstr(p, "MeasuringPoint");
             if (!eq || !t || !mp)
                 continue;
             const char *ck = arena_printf(a, "%s|%s", eq, t);
@@ -652,7 +616,7 @@ static enum ab_rc points_for(struct sap_ctx *s, const char *const *eqs, size_t n
             json_object_set_new(
                 s->points, ck,
                 json_pack("{s:s,s:s}", "mp", mp, "unit",
-                          jstr(p, "CharcValueUnit") ? jstr(p, "CharcValueUnit") : ""));
+                          conn_jstr(p, "CharcValueUnit") ? conn_jstr(p, "CharcValueUnit") : ""));
         }
         pthread_mutex_unlock(&s->mu);
     }
@@ -667,8 +631,8 @@ static bool point_cached(struct sap_ctx *s, const char *eq, const char *target, 
     pthread_mutex_lock(&s->mu);
     const json_t *p = json_object_get(s->points, arena_printf(a, "%s|%s", eq, target));
     if (p) {
-        *mp = arena_strdup(a, jstr(p, "mp"));
-        *unit = jstr(p, "unit") ? arena_strdup(a, jstr(p, "unit")) : NULL;
+        *mp = arena_strdup(a, conn_jstr(p, "mp"));
+        *unit = conn_jstr(p, "unit") ? arena_strdup(a, conn_jstr(p, "unit")) : NULL;
     }
     pthread_mutex_unlock(&s->mu);
     return p != NULL;
@@ -751,8 +715,8 @@ static void equipment_records(struct sap_ctx *s, const json_t *arr, struct arena
     const char **eqs = n ? arena_zalloc(a, n * sizeof(*eqs)) : NULL;
     size_t ne = 0;
     for (size_t i = 0; i < n; i++)
-        if (jstr(json_array_get(arr, i), "Equipment"))
-            eqs[ne++] = jstr(json_array_get(arr, i), "Equipment");
+        if (conn_jstr(json_array_get(arr, i), "Equipment"))
+            eqs[ne++] = conn_jstr(json_array_get(arr, i), "Equipment");
     /* the match characteristic's values, batched */
     json_t *charc = conn_arena_own(a, json_object());
     if (s->o.match == CONN_SAP_MATCH_CHARC && ne) {
@@ -770,7 +734,7 @@ static void equipment_records(struct sap_ctx *s, const json_t *arr, struct arena
             size_t k;
             json_t *v;
             json_array_foreach (all, k, v) {
-                const char *eq = jstr(v, "Equipment"), *cv = jstr(v, "CharcValue");
+                const char *eq = conn_jstr(v, "Equipment"), *cv = conn_jstr(v, "CharcValue");
                 if (!eq || !cv)
                     continue;
                 json_t *l = json_object_get(charc, eq);
@@ -797,7 +761,7 @@ static void equipment_records(struct sap_ctx *s, const json_t *arr, struct arena
     struct conn_record *r = grow(a, out, n);
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(arr, i);
-        const char *eq = jstr(e, "Equipment");
+        const char *eq = conn_jstr(e, "Equipment");
         if (!eq)
             continue;
         const char *match = NULL, *ambiguous = NULL;
@@ -857,7 +821,7 @@ static json_t *select_eq(struct arena *a, const json_t *all, const char *field, 
     size_t i;
     json_t *e;
     json_array_foreach ((json_t *)all, i, e) {
-        const char *x = jstr(e, field);
+        const char *x = conn_jstr(e, field);
         if (x && strcmp(x, v) == 0)
             json_array_append(o, e);
     }
@@ -871,8 +835,8 @@ static void plan_records(struct sap_ctx *s, const json_t *arr, struct arena *a,
     const char **ids = n ? arena_zalloc(a, n * sizeof(*ids)) : NULL;
     size_t ni = 0;
     for (size_t i = 0; i < n; i++)
-        if (jstr(json_array_get(arr, i), "MaintenancePlan"))
-            ids[ni++] = jstr(json_array_get(arr, i), "MaintenancePlan");
+        if (conn_jstr(json_array_get(arr, i), "MaintenancePlan"))
+            ids[ni++] = conn_jstr(json_array_get(arr, i), "MaintenancePlan");
     const char *root = v2_root(s, a, "API_MAINTENANCEPLAN");
     json_t *items = conn_arena_own(a, json_array());
     json_t *cycles = conn_arena_own(a, json_array());
@@ -895,7 +859,7 @@ static void plan_records(struct sap_ctx *s, const json_t *arr, struct arena *a,
     const char **mps = nc ? arena_zalloc(a, nc * sizeof(*mps)) : NULL;
     size_t nm = 0;
     for (size_t i = 0; i < nc; i++) {
-        const char *mp = jstr(json_array_get(cycles, i), "MeasuringPoint");
+        const char *mp = conn_jstr(json_array_get(cycles, i), "MeasuringPoint");
         if (mp)
             mps[nm++] = mp;
     }
@@ -909,13 +873,13 @@ static void plan_records(struct sap_ctx *s, const json_t *arr, struct arena *a,
         size_t k;
         json_t *p;
         json_array_foreach (all, k, p)
-            if (jstr(p, "MeasuringPoint"))
-                json_object_set(points, jstr(p, "MeasuringPoint"), p);
+            if (conn_jstr(p, "MeasuringPoint"))
+                json_object_set(points, conn_jstr(p, "MeasuringPoint"), p);
     }
     struct conn_record *r = grow(a, out, n);
     for (size_t i = 0; i < n; i++) {
         const json_t *p = json_array_get(arr, i);
-        const char *id = jstr(p, "MaintenancePlan");
+        const char *id = conn_jstr(p, "MaintenancePlan");
         if (!id)
             continue;
         if (conn_sap_pm_plan_record(p, select_eq(a, items, "MaintenancePlan", id),
@@ -973,19 +937,6 @@ static enum ab_rc sap_pull(void *ctx, const char *entity, const char *watermark,
 
 /* ---- push: outcomes ----------------------------------------------------------------------- */
 
-static const char *keep_response(struct arena *a, const struct client_response *r)
-{
-    if (!r->body || !*r->body)
-        return NULL;
-    char *t = log_scrub(r->body);
-    if (!t)
-        return NULL;
-    size_t n = strlen(t);
-    const char *o = arena_strndup(a, t, n > SAP_RESPONSE_KEEP ? SAP_RESPONSE_KEEP : n);
-    free(t);
-    return o;
-}
-
 /* Fill out from an answer (transport or HTTP) of a write. */
 static void write_outcome(const struct sans *ans, struct arena *a, struct conn_result *out)
 {
@@ -993,20 +944,20 @@ static void write_outcome(const struct sans *ans, struct arena *a, struct conn_r
     if (ans->rc != AB_OK) {
         const char *err = ans->resp.error;
         if (ans->rc == AB_EAUTH && !ans->resp.sent && !err) {
-            fail(out, CONN_PERMANENT, "auth",
-                 "SAP refused the credentials while fetching a CSRF token (401)");
+            conn_fail(out, CONN_PERMANENT, "auth",
+                      "SAP refused the credentials while fetching a CSRF token (401)");
         } else if (ans->rc == AB_EAUTH) {
-            fail(out, CONN_PERMANENT, "tls", "TLS verification or client certificate failed");
+            conn_fail(out, CONN_PERMANENT, "tls", "TLS verification or client certificate failed");
         } else if (ans->rc == AB_EINVAL) {
-            fail(out, CONN_PERMANENT, "config", "the provider's URL is invalid");
+            conn_fail(out, CONN_PERMANENT, "config", "the provider's URL is invalid");
         } else if (ans->rc == AB_EUNKNOWN || ans->resp.sent) {
-            fail(out, CONN_UNKNOWN, "unknown_outcome",
-                 "the request was sent but its answer was lost");
+            conn_fail(out, CONN_UNKNOWN, "unknown_outcome",
+                      "the request was sent but its answer was lost");
         } else if (ans->rc == AB_ERATELIMIT) {
-            fail(out, CONN_RETRYABLE, "throttled", "SAP throttled the CSRF token fetch");
+            conn_fail(out, CONN_RETRYABLE, "throttled", "SAP throttled the CSRF token fetch");
         } else {
-            fail(out, CONN_RETRYABLE, ans->rc == AB_ETIMEOUT ? "timeout" : "unavailable",
-                 "SAP could not be reached");
+            conn_fail(out, CONN_RETRYABLE, ans->rc == AB_ETIMEOUT ? "timeout" : "unavailable",
+                      "SAP could not be reached");
         }
         if (err)
             out->message = arena_printf(a, "%s (%s)", out->message, err);
@@ -1014,7 +965,7 @@ static void write_outcome(const struct sans *ans, struct arena *a, struct conn_r
     }
     conn_sap_pm_http_outcome(ans->resp.status, client_response_header(&ans->resp, "Retry-After"),
                              ans->csrf_required, clock_now_ms(), out);
-    out->response = keep_response(a, &ans->resp);
+    out->response = conn_keep_response(a, &ans->resp, SAP_RESPONSE_KEEP);
     if (out->outcome != CONN_OK) {
         const char *m = conn_sap_pm_error_text(ans->json);
         if (!m && ans->resp.body_len && ans->resp.body_len < 300 && !ans->json)
@@ -1030,16 +981,22 @@ static void lookup_outcome(enum ab_rc rc, struct arena *a, const char *what,
 {
     out->retry_after_ms = -1;
     switch (rc) {
-    case AB_EAUTH: fail(out, CONN_PERMANENT, "auth", "SAP refused the credentials (401)"); break;
+    case AB_EAUTH:
+        conn_fail(out, CONN_PERMANENT, "auth", "SAP refused the credentials (401)");
+        break;
     case AB_EFORBIDDEN:
-        fail(out, CONN_PERMANENT, "forbidden", "SAP refused the lookup (403)");
+        conn_fail(out, CONN_PERMANENT, "forbidden", "SAP refused the lookup (403)");
         break;
     case AB_ENOTFOUND:
-        fail(out, CONN_PERMANENT, "not_found", "SAP does not know the service or set");
+        conn_fail(out, CONN_PERMANENT, "not_found", "SAP does not know the service or set");
         break;
-    case AB_EINVAL: fail(out, CONN_PERMANENT, "validation", "SAP refused the lookup (400)"); break;
-    case AB_ERATELIMIT: fail(out, CONN_RETRYABLE, "throttled", "SAP throttled a lookup"); break;
-    default: fail(out, CONN_RETRYABLE, "unavailable", "SAP could not answer a lookup"); break;
+    case AB_EINVAL:
+        conn_fail(out, CONN_PERMANENT, "validation", "SAP refused the lookup (400)");
+        break;
+    case AB_ERATELIMIT:
+        conn_fail(out, CONN_RETRYABLE, "throttled", "SAP throttled a lookup");
+        break;
+    default: conn_fail(out, CONN_RETRYABLE, "unavailable", "SAP could not answer a lookup"); break;
     }
     out->message = arena_printf(a, "%s (%s)", out->message, what);
 }
@@ -1081,10 +1038,10 @@ static enum ab_rc find_point(struct sap_ctx *s, const char *eq, const char *targ
     if (rc)
         return rc;
     const json_t *p = json_array_get(arr, 0);
-    if (!p || !jstr(p, "MeasuringPoint"))
+    if (!p || !conn_jstr(p, "MeasuringPoint"))
         return AB_ENOTFOUND;
-    *mp = jstr(p, "MeasuringPoint");
-    *unit = jstr(p, "CharcValueUnit");
+    *mp = conn_jstr(p, "MeasuringPoint");
+    *unit = conn_jstr(p, "CharcValueUnit");
     pthread_mutex_lock(&s->mu);
     json_object_set_new(s->points, arena_printf(a, "%s|%s", eq, target),
                         json_pack("{s:s,s:s}", "mp", *mp, "unit", *unit ? *unit : ""));
@@ -1095,12 +1052,13 @@ static enum ab_rc find_point(struct sap_ctx *s, const char *eq, const char *targ
 static bool reading_target(const struct conn_item *item, struct conn_result *out, const char **eq,
                            const char **target)
 {
-    *eq = jstr(item->payload, "asset_native_id");
-    *target = jstr(item->payload, "meter_type");
+    *eq = conn_jstr(item->payload, "asset_native_id");
+    *target = conn_jstr(item->payload, "meter_type");
     if (!*eq || !*target) {
-        fail(out, CONN_PERMANENT, "validation",
-             "the usage item names no SAP equipment (asset_native_id) or meter (meter_type: the "
-             "measuring point's name from usage.meters target)");
+        conn_fail(
+            out, CONN_PERMANENT, "validation",
+            "the usage item names no SAP equipment (asset_native_id) or meter (meter_type: the "
+            "measuring point's name from usage.meters target)");
         return false;
     }
     return true;
@@ -1114,15 +1072,15 @@ static void push_reading(struct sap_ctx *s, const struct conn_item *item, struct
         return;
     double total;
     if (conn_sap_pm_usage_total(item->payload, &total, &why) != AB_OK) {
-        fail(out, CONN_PERMANENT, "validation", why);
+        conn_fail(out, CONN_PERMANENT, "validation", why);
         return;
     }
     const char *mp, *unit;
     enum ab_rc rc = find_point(s, eq, target, item->correlation_id, a, &mp, &unit);
     if (rc == AB_ENOTFOUND) {
-        fail(out, CONN_PERMANENT, "not_found",
-             arena_printf(a, "equipment '%s' has no measuring point whose %s is '%s'", eq,
-                          s->o.meter_key, target));
+        conn_fail(out, CONN_PERMANENT, "not_found",
+                  arena_printf(a, "equipment '%s' has no measuring point whose %s is '%s'", eq,
+                               s->o.meter_key, target));
         return;
     }
     if (rc) {
@@ -1130,7 +1088,7 @@ static void push_reading(struct sap_ctx *s, const struct conn_item *item, struct
         return;
     }
     int64_t at = clock_now_ms();
-    const char *ra = jstr(item->payload, "read_at");
+    const char *ra = conn_jstr(item->payload, "read_at");
     if (ra && time_parse_rfc3339(ra, &at) != AB_OK)
         at = clock_now_ms();
     char ts[TIME_RFC3339_MAX];
@@ -1145,8 +1103,8 @@ static void push_reading(struct sap_ctx *s, const struct conn_item *item, struct
     json_object_set_new(b, "MeasurementDocumentText", json_string("assetbridge usage total"));
     const json_t *ans;
     do_write(s, "POST", SAP_MD, "/MeasurementDocument", NULL, b, item, a, out, &ans);
-    if (out->outcome == CONN_OK && jstr(ans, "MeasurementDocument"))
-        out->native_id = arena_strdup(a, jstr(ans, "MeasurementDocument"));
+    if (out->outcome == CONN_OK && conn_jstr(ans, "MeasurementDocument"))
+        out->native_id = arena_strdup(a, conn_jstr(ans, "MeasurementDocument"));
 }
 
 /* ---- push: notifications and orders -------------------------------------------------------- */
@@ -1178,13 +1136,13 @@ static enum ab_rc notif_by_ref(struct sap_ctx *s, const char *ref, const char *c
 static enum ab_rc equipment_of(struct sap_ctx *s, const struct conn_item *item, struct arena *a,
                                const char **eq, struct conn_result *out)
 {
-    *eq = jstr(item->payload, "asset_native_id");
+    *eq = conn_jstr(item->payload, "asset_native_id");
     if (*eq)
         return AB_OK;
-    const char *ref = jstr(item->payload, "asset_ref");
+    const char *ref = conn_jstr(item->payload, "asset_ref");
     if (!ref || s->o.match == CONN_SAP_MATCH_CHARC) {
-        fail(out, CONN_PERMANENT, "validation",
-             "the request names no SAP equipment (asset_native_id)");
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  "the request names no SAP equipment (asset_native_id)");
         return AB_EINVAL;
     }
     const char *field =
@@ -1199,12 +1157,12 @@ static enum ab_rc equipment_of(struct sap_ctx *s, const struct conn_item *item, 
         return rc;
     }
     if (json_array_size(arr) != 1) {
-        fail(out, CONN_PERMANENT, json_array_size(arr) ? "ambiguous" : "not_found",
-             arena_printf(a, "%s SAP equipment has %s '%s'",
-                          json_array_size(arr) ? "more than one" : "no", field, ref));
+        conn_fail(out, CONN_PERMANENT, json_array_size(arr) ? "ambiguous" : "not_found",
+                  arena_printf(a, "%s SAP equipment has %s '%s'",
+                               json_array_size(arr) ? "more than one" : "no", field, ref));
         return AB_ENOTFOUND;
     }
-    *eq = jstr(json_array_get(arr, 0), "Equipment");
+    *eq = conn_jstr(json_array_get(arr, 0), "Equipment");
     return AB_OK;
 }
 
@@ -1221,7 +1179,7 @@ static void complete_notification(struct sap_ctx *s, const char *id, const struc
                                   struct arena *a, struct conn_result *out)
 {
     int64_t now = clock_now_ms();
-    const char *done = jstr(item->payload, "completed_at");
+    const char *done = conn_jstr(item->payload, "completed_at");
     if (done && time_parse_rfc3339(done, &now) != AB_OK)
         now = clock_now_ms();
     char ts[TIME_RFC3339_MAX];
@@ -1239,7 +1197,7 @@ static void complete_notification(struct sap_ctx *s, const char *id, const struc
 
 static bool want_draft(const struct sap_ctx *s, const json_t *p)
 {
-    const char *st = jstr(p, "common_status");
+    const char *st = conn_jstr(p, "common_status");
     return s->o.draft || (st && strcmp(st, "draft") == 0);
 }
 
@@ -1247,7 +1205,7 @@ static void open_request(struct sap_ctx *s, const struct conn_item *item, struct
                          struct conn_result *out)
 {
     if (!item->idempotency_key) {
-        fail(out, CONN_PERMANENT, "validation", "the request has no idempotency key");
+        conn_fail(out, CONN_PERMANENT, "validation", "the request has no idempotency key");
         return;
     }
     char ref[21];
@@ -1263,8 +1221,9 @@ static void open_request(struct sap_ctx *s, const struct conn_item *item, struct
             return;
         }
         if (n) {
-            id = jstr(n, "MaintenanceNotification");
-            phase = jstr(n, "NotifProcessingPhase") ? jstr(n, "NotifProcessingPhase") : "1";
+            id = conn_jstr(n, "MaintenanceNotification");
+            phase =
+                conn_jstr(n, "NotifProcessingPhase") ? conn_jstr(n, "NotifProcessingPhase") : "1";
         }
     }
     if (!id) {
@@ -1273,7 +1232,7 @@ static void open_request(struct sap_ctx *s, const struct conn_item *item, struct
             return;
         json_t *body;
         if (conn_sap_pm_notification_body(item->payload, &s->o, eq, ref, a, &body, &why) != AB_OK) {
-            fail(out, CONN_PERMANENT, "validation", why);
+            conn_fail(out, CONN_PERMANENT, "validation", why);
             return;
         }
         const json_t *ans;
@@ -1281,13 +1240,15 @@ static void open_request(struct sap_ctx *s, const struct conn_item *item, struct
                  &ans);
         if (out->outcome != CONN_OK)
             return;
-        id = jstr(ans, "MaintenanceNotification");
+        id = conn_jstr(ans, "MaintenanceNotification");
         if (!id) {
-            fail(out, CONN_UNKNOWN, "malformed_response",
-                 "SAP created the notification but its answer names no MaintenanceNotification");
+            conn_fail(
+                out, CONN_UNKNOWN, "malformed_response",
+                "SAP created the notification but its answer names no MaintenanceNotification");
             return;
         }
-        phase = jstr(ans, "NotifProcessingPhase") ? jstr(ans, "NotifProcessingPhase") : "1";
+        phase =
+            conn_jstr(ans, "NotifProcessingPhase") ? conn_jstr(ans, "NotifProcessingPhase") : "1";
     }
     id = arena_strdup(a, id);
     if (!want_draft(s, item->payload) && strcmp(phase, "1") == 0) {
@@ -1329,13 +1290,13 @@ static void confirm_order(struct sap_ctx *s, const char *id, const struct conn_i
     json_t *op, *cf;
     int posted = 0;
     json_array_foreach (ops, i, op) {
-        const char *opn = jstr(op, "MaintenanceOrderOperation");
-        const char *sub = jstr(op, "MaintenanceOrderSubOperation");
+        const char *opn = conn_jstr(op, "MaintenanceOrderOperation");
+        const char *sub = conn_jstr(op, "MaintenanceOrderSubOperation");
         if (!opn)
             continue;
         bool done = false;
         json_array_foreach (confs, k, cf) {
-            const char *co = jstr(cf, "MaintenanceOrderOperation");
+            const char *co = conn_jstr(cf, "MaintenanceOrderOperation");
             const json_t *fin = json_object_get(cf, "IsFinalConfirmation");
             if (co && strcmp(co, opn) == 0 && json_is_true(fin))
                 done = true;
@@ -1366,8 +1327,8 @@ static void update_work_order(struct sap_ctx *s, const struct conn_item *item, s
                               struct conn_result *out)
 {
     const json_t *p = item->payload;
-    const char *st = jstr(p, "common_status");
-    const char *wo = jstr(p, "common_work_order_id");
+    const char *st = conn_jstr(p, "common_status");
+    const char *wo = conn_jstr(p, "common_work_order_id");
     const json_t *n = NULL;
     if (wo) {
         char ref[21];
@@ -1381,10 +1342,11 @@ static void update_work_order(struct sap_ctx *s, const struct conn_item *item, s
     out->outcome = CONN_OK;
     if (n) {
         /* a request the hub opened: a notification */
-        const char *id = arena_strdup(a, jstr(n, "MaintenanceNotification"));
-        const char *phase = jstr(n, "NotifProcessingPhase") ? jstr(n, "NotifProcessingPhase") : "1";
-        const char *text = jstr(p, "notes");
-        const char *prio = jstr(p, "priority");
+        const char *id = arena_strdup(a, conn_jstr(n, "MaintenanceNotification"));
+        const char *phase =
+            conn_jstr(n, "NotifProcessingPhase") ? conn_jstr(n, "NotifProcessingPhase") : "1";
+        const char *text = conn_jstr(p, "notes");
+        const char *prio = conn_jstr(p, "priority");
         const char *nat = prio ? conn_sap_pm_map_native(&s->o.priority, prio) : NULL;
         const char *title = NULL;
         if (text) {
@@ -1395,9 +1357,9 @@ static void update_work_order(struct sap_ctx *s, const struct conn_item *item, s
         }
         bool open = strcmp(phase, "4") != 0;
         json_t *patch = conn_arena_own(a, json_object());
-        if (open && title && *title && !str_eq(title, jstr(n, "NotificationText")))
+        if (open && title && *title && !str_eq(title, conn_jstr(n, "NotificationText")))
             json_object_set_new(patch, "NotificationText", json_string(title));
-        if (open && nat && !str_eq(nat, jstr(n, "MaintPriority")))
+        if (open && nat && !str_eq(nat, conn_jstr(n, "MaintPriority")))
             json_object_set_new(patch, "MaintPriority", json_string(nat));
         if (json_object_size(patch)) {
             do_write(s, "PATCH", notif_root(s, a),
@@ -1423,17 +1385,17 @@ static void update_work_order(struct sap_ctx *s, const struct conn_item *item, s
             if (out->outcome != CONN_OK)
                 return;
         }
-        const char *ord = jstr(n, "MaintenanceOrder");
+        const char *ord = conn_jstr(n, "MaintenanceOrder");
         if (done && ord && s->o.final_confirmation)
             confirm_order(s, ord, item, a, out);
         if (!strcmp(st, "cancelled"))
             out->message = "SAP PM has no cancel action for notifications (nothing sent)";
         return;
     }
-    const char *src = jstr(p, "source_work_order_id");
+    const char *src = conn_jstr(p, "source_work_order_id");
     if (!src) {
-        fail(out, CONN_PERMANENT, "not_found",
-             "the work order has no SAP order or notification yet (source_work_order_id)");
+        conn_fail(out, CONN_PERMANENT, "not_found",
+                  "the work order has no SAP order or notification yet (source_work_order_id)");
         return;
     }
     /* a maintenance order: read-only in API_MAINTENANCEORDER v0001; its
@@ -1452,7 +1414,7 @@ static enum ab_rc sap_push(void *ctx, const struct conn_item *item, struct arena
     memset(out, 0, sizeof(*out));
     out->retry_after_ms = -1;
     if (!json_is_object(item->payload)) {
-        fail(out, CONN_PERMANENT, "validation", "the payload is not a JSON object");
+        conn_fail(out, CONN_PERMANENT, "validation", "the payload is not a JSON object");
         return AB_OK;
     }
     const char *act = item->action ? item->action : "";
@@ -1463,7 +1425,8 @@ static enum ab_rc sap_push(void *ctx, const struct conn_item *item, struct arena
     else if (strcmp(act, "update_work_order") == 0)
         update_work_order(s, item, a, out);
     else
-        fail(out, CONN_PERMANENT, "unsupported", "the SAP PM connector cannot perform this action");
+        conn_fail(out, CONN_PERMANENT, "unsupported",
+                  "the SAP PM connector cannot perform this action");
     return AB_OK;
 }
 
@@ -1558,7 +1521,7 @@ static enum ab_rc sap_translate(void *ctx, enum conn_direction dir, const char *
     }
     if (strcmp(entity, "work_order") == 0 || strcmp(entity, "notification") == 0) {
         const char *why;
-        return conn_sap_pm_notification_body(in, o, jstr(in, "asset_native_id"), NULL, a, out,
+        return conn_sap_pm_notification_body(in, o, conn_jstr(in, "asset_native_id"), NULL, a, out,
                                              &why);
     }
     return AB_EUNSUPPORTED;
@@ -1835,8 +1798,8 @@ static enum ab_rc sap_health(void *ctx, struct arena *a, struct conn_health *out
         return st == 429 ? AB_ERATELIMIT : AB_EUNAVAILABLE;
     }
     bool more;
-    if (!is_2xx(st) || !entries(ans.json, &more)) {
-        out->auth = is_2xx(st) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
+    if (!conn_is_2xx(st) || !entries(ans.json, &more)) {
+        out->auth = conn_is_2xx(st) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
         out->version = CONN_CHECK_FAILED;
         out->message = arena_printf(a,
                                     "SAP answered the equipment list with HTTP %d and no "

@@ -17,15 +17,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conn/conn_util.h"
 #include "core/timefmt.h"
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v && *v ? v : NULL;
-}
 
 /* A number given as a JSON number or as a V2 decimal/double string. */
 static bool jnum(const json_t *o, const char *k, double *out)
@@ -297,7 +292,7 @@ const char *conn_sap_pm_error_text(const json_t *j)
     const json_t *m = json_object_get(e, "message");
     if (json_is_string(m))
         return json_string_value(m);
-    return jstr(m, "value");
+    return conn_jstr(m, "value");
 }
 
 /* ---- outcomes ------------------------------------------------------------------------- */
@@ -417,7 +412,7 @@ enum ab_rc conn_sap_pm_equipment_record(const json_t *in, const struct conn_sap_
                                         const json_t *meters, struct arena *a,
                                         struct conn_record *out)
 {
-    const char *eq = jstr(in, "Equipment");
+    const char *eq = conn_jstr(in, "Equipment");
     if (!eq)
         return AB_EINVAL;
     json_t *doc = json_object();
@@ -427,20 +422,20 @@ enum ab_rc conn_sap_pm_equipment_record(const json_t *in, const struct conn_sap_
         out->modified_at = t;
     const char *serial = match_value;
     if (!serial && o->match == CONN_SAP_MATCH_SERIAL)
-        serial = jstr(in, "SerialNumber");
+        serial = conn_jstr(in, "SerialNumber");
     if (!serial && o->match != CONN_SAP_MATCH_CHARC)
-        serial = jstr(in, "ManufacturerSerialNumber");
+        serial = conn_jstr(in, "ManufacturerSerialNumber");
     if (serial)
         set_str(doc, "serial_number", cut(a, serial, 128));
-    set_str(doc, "name", jstr(in, "EquipmentName"));
-    const char *pn = jstr(in, "ManufacturerPartNmbr");
-    set_str(doc, "part_number", pn ? pn : jstr(in, "Material"));
+    set_str(doc, "name", conn_jstr(in, "EquipmentName"));
+    const char *pn = conn_jstr(in, "ManufacturerPartNmbr");
+    set_str(doc, "part_number", pn ? pn : conn_jstr(in, "Material"));
     /* the engine maps the object type (site value map object_type) and the
      * plant (value map plant) to the hub's terms */
-    set_str(doc, "type", jstr(in, "TechnicalObjectType"));
-    const char *plant = jstr(in, "MaintenancePlant");
+    set_str(doc, "type", conn_jstr(in, "TechnicalObjectType"));
+    const char *plant = conn_jstr(in, "MaintenancePlant");
     if (!plant)
-        plant = jstr(in, "MaintenancePlanningPlant");
+        plant = conn_jstr(in, "MaintenancePlanningPlant");
     set_str(doc, "site", plant);
     const char *status = "active";
     if (jtrue(in, "EquipmentIsMarkedForDeletion"))
@@ -469,7 +464,7 @@ enum ab_rc conn_sap_pm_equipment_record(const json_t *in, const struct conn_sap_
         {"CostCenter", "sap_cost_center"},
     };
     for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-        const char *v = jstr(in, attrs[i].native);
+        const char *v = conn_jstr(in, attrs[i].native);
         if (v)
             json_object_set_new(at, attrs[i].attr, json_string(cut(a, v, 1024)));
     }
@@ -509,7 +504,7 @@ static void map_status_priority(json_t *doc, const char *what, const char *id, c
             arena_printf(a, "sap_pm %s '%s': phase '%s' has no common status (add it to the %s)",
                          what, id, phase ? phase : "(none)",
                          phases == &o->order_phase ? "order_phase_map" : "notification_phase_map");
-    const char *prio = jstr(in, "MaintPriority");
+    const char *prio = conn_jstr(in, "MaintPriority");
     if (prio) {
         set_str(doc, "source_priority", prio);
         const char *p = conn_sap_pm_map_common(&o->priority, prio);
@@ -527,7 +522,7 @@ static void map_status_priority(json_t *doc, const char *what, const char *id, c
 enum ab_rc conn_sap_pm_order_record(const json_t *in, const struct conn_sap_pm_opts *o,
                                     struct arena *a, struct conn_record *out)
 {
-    const char *id = jstr(in, "MaintenanceOrder");
+    const char *id = conn_jstr(in, "MaintenanceOrder");
     if (!id)
         return AB_EINVAL;
     json_t *doc = json_object();
@@ -537,16 +532,16 @@ enum ab_rc conn_sap_pm_order_record(const json_t *in, const struct conn_sap_pm_o
         out->modified_at = t;
     json_object_set_new(doc, "provider_id", json_string("sap_pm"));
     set_str(doc, "source_work_order_id", id);
-    set_str(doc, "asset_native_id", jstr(in, "Equipment"));
-    const char *ty = conn_sap_pm_map_common(&o->order_type, jstr(in, "MaintenanceOrderType"));
+    set_str(doc, "asset_native_id", conn_jstr(in, "Equipment"));
+    const char *ty = conn_sap_pm_map_common(&o->order_type, conn_jstr(in, "MaintenanceOrderType"));
     json_object_set_new(doc, "type", json_string(ty ? ty : o->default_type));
-    map_status_priority(doc, "work_order", id, jstr(in, "MaintOrdProcessPhaseCode"),
+    map_status_priority(doc, "work_order", id, conn_jstr(in, "MaintOrdProcessPhaseCode"),
                         &o->order_phase, o, in, a, out);
     if (field_time(in, "LatestAcceptableCompletionDate", &t))
         set_day(doc, "sla_due_at", t);
     else if (field_time(in, "MaintOrdBasicEndDateTime", &t))
         set_time(doc, "sla_due_at", t);
-    const char *desc = jstr(in, "MaintenanceOrderDesc");
+    const char *desc = conn_jstr(in, "MaintenanceOrderDesc");
     set_str(doc, "notes", desc);
     json_object_set_new(doc, "sync_state", json_string("imported"));
     return AB_OK;
@@ -555,7 +550,7 @@ enum ab_rc conn_sap_pm_order_record(const json_t *in, const struct conn_sap_pm_o
 enum ab_rc conn_sap_pm_notification_record(const json_t *in, const struct conn_sap_pm_opts *o,
                                            struct arena *a, struct conn_record *out)
 {
-    const char *id = jstr(in, "MaintenanceNotification");
+    const char *id = conn_jstr(in, "MaintenanceNotification");
     if (!id)
         return AB_EINVAL;
     json_t *doc = json_object();
@@ -565,14 +560,14 @@ enum ab_rc conn_sap_pm_notification_record(const json_t *in, const struct conn_s
         out->modified_at = t;
     json_object_set_new(doc, "provider_id", json_string("sap_pm"));
     set_str(doc, "source_work_order_id", id);
-    const char *obj = jstr(in, "TechnicalObject");
-    const char *kind = jstr(in, "TechObjIsEquipOrFuncnlLoc");
+    const char *obj = conn_jstr(in, "TechnicalObject");
+    const char *kind = conn_jstr(in, "TechObjIsEquipOrFuncnlLoc");
     if (obj && (!kind || strcmp(kind, "EAMS_EQUI") == 0))
         set_str(doc, "asset_native_id", obj);
     const char *ty =
-        conn_sap_pm_map_common(&o->notification_type_map, jstr(in, "NotificationType"));
+        conn_sap_pm_map_common(&o->notification_type_map, conn_jstr(in, "NotificationType"));
     json_object_set_new(doc, "type", json_string(ty ? ty : o->default_type));
-    map_status_priority(doc, "notification", id, jstr(in, "NotifProcessingPhase"),
+    map_status_priority(doc, "notification", id, conn_jstr(in, "NotifProcessingPhase"),
                         &o->notification_phase, o, in, a, out);
     if (field_time(in, "CreationDate", &t))
         set_time(doc, "opened_at", t);
@@ -580,16 +575,16 @@ enum ab_rc conn_sap_pm_notification_record(const json_t *in, const struct conn_s
         set_time(doc, "completed_at", t);
     if (field_time(in, "RequiredEndDate", &t))
         set_day(doc, "sla_due_at", t);
-    const char *text = jstr(in, "NotificationText");
-    const char *lt = jstr(in, "MaintNotifLongTextForEdit");
+    const char *text = conn_jstr(in, "NotificationText");
+    const char *lt = conn_jstr(in, "MaintNotifLongTextForEdit");
     if (text && lt)
         json_object_set_new(doc, "notes", json_string(arena_printf(a, "%s\n%s", text, lt)));
     else
         set_str(doc, "notes", text ? text : lt);
-    set_str(doc, "sap_notification_type", jstr(in, "NotificationType"));
-    set_str(doc, "sap_system_status", jstr(in, "ConcatenatedActiveSystStsName"));
-    set_str(doc, "sap_order", jstr(in, "MaintenanceOrder"));
-    set_str(doc, "sap_external_reference", jstr(in, "MaintNotifExtReferenceNumber"));
+    set_str(doc, "sap_notification_type", conn_jstr(in, "NotificationType"));
+    set_str(doc, "sap_system_status", conn_jstr(in, "ConcatenatedActiveSystStsName"));
+    set_str(doc, "sap_order", conn_jstr(in, "MaintenanceOrder"));
+    set_str(doc, "sap_external_reference", conn_jstr(in, "MaintNotifExtReferenceNumber"));
     json_object_set_new(doc, "sync_state", json_string("imported"));
     return AB_OK;
 }
@@ -597,20 +592,20 @@ enum ab_rc conn_sap_pm_notification_record(const json_t *in, const struct conn_s
 enum ab_rc conn_sap_pm_point_record(const json_t *in, const struct conn_sap_pm_opts *o,
                                     struct arena *a, struct conn_record *out)
 {
-    const char *id = jstr(in, "MeasuringPoint");
+    const char *id = conn_jstr(in, "MeasuringPoint");
     if (!id)
         return AB_EINVAL;
     json_t *doc = json_object();
     record_init(out, id, doc, a);
-    set_str(doc, "asset_native_id", jstr(in, "Equipment"));
-    const char *mt = jstr(in, o->meter_key);
+    set_str(doc, "asset_native_id", conn_jstr(in, "Equipment"));
+    const char *mt = conn_jstr(in, o->meter_key);
     set_str(doc, "meter_type", mt ? mt : id);
-    set_str(doc, "unit", jstr(in, "CharcValueUnit"));
+    set_str(doc, "unit", conn_jstr(in, "CharcValueUnit"));
     json_object_set_new(doc, "kind",
                         json_string(jtrue(in, "MeasuringPointIsCounter") ? "counter" : "gauge"));
-    set_str(doc, "name", jstr(in, "MeasuringPointDescription"));
+    set_str(doc, "name", conn_jstr(in, "MeasuringPointDescription"));
     set_str(doc, "measuring_point", id);
-    set_str(doc, "sap_functional_location", jstr(in, "FunctionalLocation"));
+    set_str(doc, "sap_functional_location", conn_jstr(in, "FunctionalLocation"));
     json_object_set_new(doc, "active", json_boolean(!jtrue(in, "MeasuringPointIsInactive")));
     return AB_OK;
 }
@@ -632,7 +627,7 @@ enum ab_rc conn_sap_pm_plan_record(const json_t *plan, const json_t *items, cons
                                    const struct conn_sap_pm_opts *o, struct arena *a,
                                    struct conn_record *out)
 {
-    const char *id = jstr(plan, "MaintenancePlan");
+    const char *id = conn_jstr(plan, "MaintenancePlan");
     if (!id)
         return AB_EINVAL;
     json_t *doc = json_object();
@@ -641,25 +636,25 @@ enum ab_rc conn_sap_pm_plan_record(const json_t *plan, const json_t *items, cons
     if (field_time(plan, "LastChangeDateTime", &t))
         out->modified_at = t;
     set_str(doc, "plan_id", id);
-    set_str(doc, "name", jstr(plan, "MaintenancePlanDesc"));
-    set_str(doc, "source_status", jstr(plan, "MaintenancePlanSystemStatus"));
+    set_str(doc, "name", conn_jstr(plan, "MaintenancePlanDesc"));
+    set_str(doc, "source_status", conn_jstr(plan, "MaintenancePlanSystemStatus"));
     json_object_set_new(doc, "system_of_record", json_string("sap_pm"));
     json_t *its = json_array();
     size_t i;
     const json_t *it;
     const char *equipment = NULL;
     json_array_foreach ((json_t *)items, i, it) {
-        const char *eq = jstr(it, "Equipment");
+        const char *eq = conn_jstr(it, "Equipment");
         if (eq && !equipment)
             equipment = eq;
         json_t *x = json_object();
-        set_str(x, "item", jstr(it, "MaintenanceItem"));
-        set_str(x, "description", jstr(it, "MaintenanceItemDescription"));
+        set_str(x, "item", conn_jstr(it, "MaintenanceItem"));
+        set_str(x, "description", conn_jstr(it, "MaintenanceItemDescription"));
         set_str(x, "equipment", eq);
-        set_str(x, "functional_location", jstr(it, "FunctionalLocationLabelName"));
-        set_str(x, "order_type", jstr(it, "MaintenanceOrderType"));
-        set_str(x, "notification_type", jstr(it, "NotificationType"));
-        set_str(x, "priority", jstr(it, "MaintPriority"));
+        set_str(x, "functional_location", conn_jstr(it, "FunctionalLocationLabelName"));
+        set_str(x, "order_type", conn_jstr(it, "MaintenanceOrderType"));
+        set_str(x, "notification_type", conn_jstr(it, "NotificationType"));
+        set_str(x, "priority", conn_jstr(it, "MaintPriority"));
         json_array_append_new(its, x);
     }
     set_str(doc, "asset_native_id", equipment);
@@ -676,12 +671,12 @@ enum ab_rc conn_sap_pm_plan_record(const json_t *plan, const json_t *items, cons
     json_t *cyc = json_array();
     json_array_foreach ((json_t *)cycles, i, it) {
         json_t *x = json_object();
-        set_str(x, "cycle", jstr(it, "MaintenancePlanCycle"));
+        set_str(x, "cycle", conn_jstr(it, "MaintenancePlanCycle"));
         double q;
         if (jnum(it, "MaintPlanCycRcrrcIntervalQty", &q))
             json_object_set_new(x, "interval", json_real(q));
-        set_str(x, "unit", jstr(it, "MaintPlanCycRcrrcIntervalUnit"));
-        set_str(x, "measuring_point", jstr(it, "MeasuringPoint"));
+        set_str(x, "unit", conn_jstr(it, "MaintPlanCycRcrrcIntervalUnit"));
+        set_str(x, "measuring_point", conn_jstr(it, "MeasuringPoint"));
         if (jnum(it, "MaintCycleNextPlndCntrRdng", &q))
             json_object_set_new(x, "next_reading", json_real(q));
         json_object_set_new(x, "active",
@@ -692,13 +687,13 @@ enum ab_rc conn_sap_pm_plan_record(const json_t *plan, const json_t *items, cons
     if (cy) {
         double q = 0;
         bool has_q = jnum(cy, "MaintPlanCycRcrrcIntervalQty", &q);
-        const char *unit = jstr(cy, "MaintPlanCycRcrrcIntervalUnit");
-        const char *mp = jstr(cy, "MeasuringPoint");
+        const char *unit = conn_jstr(cy, "MaintPlanCycRcrrcIntervalUnit");
+        const char *mp = conn_jstr(cy, "MeasuringPoint");
         if (mp) {
             json_object_set_new(doc, "trigger", json_string("usage"));
             set_str(doc, "measuring_point", mp);
             const json_t *pt = json_object_get(points, mp);
-            const char *mt = pt ? jstr(pt, o->meter_key) : NULL;
+            const char *mt = pt ? conn_jstr(pt, o->meter_key) : NULL;
             set_str(doc, "meter_type", mt);
             set_str(doc, "interval_unit", unit);
             if (has_q)
@@ -744,8 +739,8 @@ enum ab_rc conn_sap_pm_notification_body(const json_t *payload, const struct con
 {
     *out = NULL;
     *why = NULL;
-    const char *notes = jstr(payload, "notes");
-    const char *type = jstr(payload, "type");
+    const char *notes = conn_jstr(payload, "notes");
+    const char *type = conn_jstr(payload, "type");
     const char *title;
     if (notes) {
         const char *nl = strchr(notes, '\n');
@@ -760,9 +755,9 @@ enum ab_rc conn_sap_pm_notification_body(const json_t *payload, const struct con
     if (notes)
         json_object_set_new(b, "MaintNotifLongTextForEdit", json_string(cut(a, notes, 1333)));
     json_object_set_new(b, "NotificationType", json_string(o->notification_type));
-    const char *prio = jstr(payload, "priority");
+    const char *prio = conn_jstr(payload, "priority");
     if (prio) {
-        const char *sp = jstr(payload, "source_priority");
+        const char *sp = conn_jstr(payload, "source_priority");
         const char *nat = conn_sap_pm_map_native(&o->priority, prio);
         const char *spc = sp ? conn_sap_pm_map_common(&o->priority, sp) : NULL;
         if (spc && strcmp(spc, prio) == 0)
@@ -778,7 +773,7 @@ enum ab_rc conn_sap_pm_notification_body(const json_t *payload, const struct con
         json_object_set_new(b, "TechObjIsEquipOrFuncnlLoc", json_string("EAMS_EQUI"));
     }
     int64_t due;
-    const char *ds = jstr(payload, "sla_due_at");
+    const char *ds = conn_jstr(payload, "sla_due_at");
     if (ds && time_parse_rfc3339(ds, &due) == AB_OK)
         json_object_set_new(
             b, "RequiredEndDate",

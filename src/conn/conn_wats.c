@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "conn/conn_util.h"
 #include "client/client.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -70,37 +71,6 @@ struct wats_ctx {
 
 /* ---- small helpers --------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v && *v ? v : NULL;
-}
-
-static bool is_2xx(int s)
-{
-    return s >= 200 && s < 300;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static uint64_t jitter_state(void)
-{
-    static _Thread_local uint64_t s;
-    if (!s)
-        s = (uint64_t)clock_mono_us() | 1u;
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-}
-
 /* Wait for a token of the connector-wide request ceiling. */
 static void rate_wait(struct wats_ctx *w)
 {
@@ -127,7 +97,7 @@ static void rate_wait(struct wats_ctx *w)
         pthread_mutex_unlock(&w->mu);
         if (!wait)
             return;
-        sleep_ms(wait);
+        conn_sleep_ms(wait);
     }
 }
 
@@ -206,7 +176,7 @@ static void wats_do(struct wats_ctx *w, const struct wcall *c, struct arena *a,
         int64_t cap = w->o.retry_base_ms << (attempt - 1);
         if (cap > w->o.retry_cap_ms || cap <= 0)
             cap = w->o.retry_cap_ms;
-        int64_t delay = cap > 0 ? (int64_t)(jitter_state() % (uint64_t)(cap + 1)) : 0;
+        int64_t delay = cap > 0 ? (int64_t)(conn_jitter() % (uint64_t)(cap + 1)) : 0;
         const char *ra =
             ans->rc == AB_OK ? client_response_header(&ans->resp, "Retry-After") : NULL;
         struct conn_result tmp;
@@ -219,7 +189,7 @@ static void wats_do(struct wats_ctx *w, const struct wcall *c, struct arena *a,
             break; /* the server asks for longer than we hold a request: give up here */
         log_info(c->correlation_id, "wats: retrying", LOG_STR("path", c->path),
                  LOG_INT("status", s), LOG_INT("attempt", attempt), LOG_INT("delay_ms", delay));
-        sleep_ms(delay);
+        conn_sleep_ms(delay);
     }
     if (ans->rc == AB_OK && ans->resp.body_len) {
         json_error_t je;
@@ -235,7 +205,7 @@ static enum ab_rc read_rc(const struct wans *ans, bool want_array)
     if (ans->rc != AB_OK)
         return ans->rc == AB_EUNKNOWN ? AB_ENETWORK : ans->rc;
     int s = ans->resp.status;
-    if (is_2xx(s)) {
+    if (conn_is_2xx(s)) {
         bool ok = want_array ? json_is_array(ans->json) : json_is_object(ans->json);
         return ok ? AB_OK : AB_EUNAVAILABLE; /* malformed: transient */
     }
@@ -300,7 +270,7 @@ static enum ab_rc version_get(struct wats_ctx *w, struct arena *a, struct conn_w
     if (ans.rc == AB_OK && ans.resp.status == 401)
         return AB_EAUTH;
     struct conn_wats_version nv;
-    bool ok = ans.rc == AB_OK && is_2xx(ans.resp.status) &&
+    bool ok = ans.rc == AB_OK && conn_is_2xx(ans.resp.status) &&
               conn_wats_version_parse(ans.resp.body, ans.resp.body_len, &nv) == AB_OK;
     if (!ok) {
         log_warn(NULL, "wats: the server version could not be read; 25.3 endpoints stay off",
@@ -373,7 +343,7 @@ static bool type_find(struct wats_ctx *w, const char *type_id, const char *name,
     size_t i;
     json_t *t;
     json_array_foreach (w->types, i, t) {
-        const char *id = jstr(t, "typeId"), *n = jstr(t, "typeName");
+        const char *id = conn_jstr(t, "typeId"), *n = conn_jstr(t, "typeName");
         if ((type_id && id && strcasecmp(id, type_id) == 0) ||
             (!type_id && name && n && strcasecmp(n, name) == 0)) {
             json_t *copy = conn_arena_own(a, json_deep_copy(t));
@@ -453,10 +423,10 @@ static void asset_records(struct wats_ctx *w, const json_t *arr, json_t *const *
     int64_t now = clock_now_ms();
     for (size_t i = 0; i < n; i++) {
         const json_t *as = json_array_get(arr, i);
-        const char *tid = jstr(as, "typeId");
+        const char *tid = conn_jstr(as, "typeId");
         struct conn_wats_type t;
         bool has_t = tid && type_find(w, tid, NULL, a, &t);
-        remember_type(w, jstr(as, "serialNumber"), tid);
+        remember_type(w, conn_jstr(as, "serialNumber"), tid);
         if (conn_wats_asset_record(as, has_t ? &t : NULL, statuses ? statuses[i] : NULL, &w->o, now,
                                    a, &out->records[out->n_records]) == AB_OK)
             out->n_records++;
@@ -476,7 +446,7 @@ static enum ab_rc log_head(struct wats_ctx *w, struct arena *a, const char **wm)
         return rc;
     const json_t *e = json_array_get(arr, 0);
     int64_t ms;
-    if (!e || conn_wats_time_parse(jstr(e, "date"), w->o.naive_offset_min, &ms) != AB_OK) {
+    if (!e || conn_wats_time_parse(conn_jstr(e, "date"), w->o.naive_offset_min, &ms) != AB_OK) {
         *wm = WATS_LOG_EMPTY;
         return AB_OK;
     }
@@ -562,8 +532,8 @@ static enum ab_rc pull_assets_full(struct wats_ctx *w, const char *token, struct
     if (rc)
         return rc;
     size_t n = json_array_size(arr);
-    const char *first = n ? jstr(json_array_get(arr, 0), "assetId") : NULL;
-    const char *last = n ? jstr(json_array_get(arr, n - 1), "assetId") : NULL;
+    const char *first = n ? conn_jstr(json_array_get(arr, 0), "assetId") : NULL;
+    const char *last = n ? conn_jstr(json_array_get(arr, n - 1), "assetId") : NULL;
     if (prev_first && first && strcmp(prev_first, first) == 0) {
         log_error(NULL,
                   "wats: the server ignored $skip (the same page came back); set the "
@@ -618,7 +588,7 @@ static enum ab_rc lookup_changed(struct wats_ctx *w, const char **serials, size_
         if (w->o.status_for_changed && n) {
             st = arena_zalloc(a, n * sizeof(*st));
             for (size_t j = 0; j < n; j++) {
-                const char *sn = jstr(json_array_get(arr, j), "serialNumber");
+                const char *sn = conn_jstr(json_array_get(arr, j), "serialNumber");
                 if (!sn)
                     continue;
                 struct wans sa;
@@ -680,7 +650,7 @@ static enum ab_rc pull_assets_log(struct wats_ctx *w, const char *watermark, con
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(arr, i);
         int64_t ed;
-        if (conn_wats_time_parse(jstr(e, "date"), w->o.naive_offset_min, &ed) != AB_OK)
+        if (conn_wats_time_parse(conn_jstr(e, "date"), w->o.naive_offset_min, &ed) != AB_OK)
             continue;
         const json_t *idj = json_object_get(e, "logId");
         int64_t eid = json_is_integer(idj) ? (int64_t)json_integer_value(idj) : 0;
@@ -693,7 +663,7 @@ static enum ab_rc pull_assets_log(struct wats_ctx *w, const char *watermark, con
         const json_t *ty = json_object_get(e, "type");
         if (json_is_integer(ty) && json_integer_value(ty) == 0)
             continue; /* a message changes no asset field */
-        const char *sn = jstr(e, "serialNumber");
+        const char *sn = conn_jstr(e, "serialNumber");
         if (!sn || json_object_get(seen, sn))
             continue;
         json_object_set_new(seen, sn, json_true());
@@ -825,19 +795,6 @@ static enum ab_rc wats_pull(void *ctx, const char *entity, const char *watermark
 
 /* ---- push ------------------------------------------------------------------------ */
 
-static const char *keep_response(struct arena *a, const struct client_response *r)
-{
-    if (!r->body || !*r->body)
-        return NULL;
-    char *s = log_scrub(r->body);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    const char *o = arena_strndup(a, s, n > WATS_RESPONSE_KEEP ? WATS_RESPONSE_KEEP : n);
-    free(s);
-    return o;
-}
-
 static void transport_outcome(enum ab_rc rc, bool sent, const char *error, struct arena *a,
                               struct conn_result *out)
 {
@@ -872,11 +829,11 @@ static void answer_outcome(const struct wans *ans, struct arena *a, struct conn_
     }
     conn_wats_http_outcome(ans->resp.status, client_response_header(&ans->resp, "Retry-After"),
                            clock_now_ms(), out);
-    out->response = keep_response(a, &ans->resp);
+    out->response = conn_keep_response(a, &ans->resp, WATS_RESPONSE_KEEP);
     if (out->outcome != CONN_OK) {
-        const char *m = jstr(ans->json, "Message");
+        const char *m = conn_jstr(ans->json, "Message");
         if (!m)
-            m = jstr(ans->json, "message");
+            m = conn_jstr(ans->json, "message");
         if (!m && ans->resp.body_len && ans->resp.body_len < 300 && !ans->json)
             m = out->response; /* a short text answer (400 with a validation text) */
         if (m)
@@ -888,7 +845,7 @@ static void answer_outcome(const struct wans *ans, struct arena *a, struct conn_
 static void lookup_outcome(const struct wans *ans, enum ab_rc rc, struct arena *a,
                            struct conn_result *out)
 {
-    if (ans->rc == AB_OK && is_2xx(ans->resp.status)) {
+    if (ans->rc == AB_OK && conn_is_2xx(ans->resp.status)) {
         out->outcome = CONN_RETRYABLE;
         out->error_class = "malformed_response";
         out->message = "WATS answered a lookup with a body that is not the expected JSON";
@@ -904,13 +861,6 @@ static void lookup_outcome(const struct wans *ans, enum ab_rc rc, struct arena *
         return;
     }
     answer_outcome(ans, a, out);
-}
-
-static void fail(struct conn_result *out, enum conn_outcome o, const char *cls, const char *msg)
-{
-    out->outcome = o;
-    out->error_class = cls;
-    out->message = msg;
 }
 
 /* GET the asset with this serial number. *asset NULL (and out filled) on
@@ -930,11 +880,11 @@ static enum ab_rc get_asset(struct wats_ctx *w, const char *serial, const char *
     }
     *asset = json_array_get(arr, 0);
     if (!*asset) {
-        fail(out, CONN_PERMANENT, "not_found",
-             arena_printf(a, "WATS has no asset with serial number '%s'", serial));
+        conn_fail(out, CONN_PERMANENT, "not_found",
+                  arena_printf(a, "WATS has no asset with serial number '%s'", serial));
         return AB_ENOTFOUND;
     }
-    remember_type(w, serial, jstr(*asset, "typeId"));
+    remember_type(w, serial, conn_jstr(*asset, "typeId"));
     return AB_OK;
 }
 
@@ -950,15 +900,16 @@ static enum ab_rc asset_type_of(struct wats_ctx *w, const char *serial, const ch
         enum ab_rc rc = get_asset(w, serial, corr, a, &as, out);
         if (rc)
             return rc;
-        tid = jstr(as, "typeId");
+        tid = conn_jstr(as, "typeId");
     }
     if (!tid)
         return AB_OK;
     if (!type_find(w, tid, NULL, a, t)) {
         enum ab_rc rc = types_refresh(w, true, a);
         if (rc) {
-            fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
-                 rc == AB_EAUTH ? "auth" : "unavailable", "reading the WATS asset types failed");
+            conn_fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
+                      rc == AB_EAUTH ? "auth" : "unavailable",
+                      "reading the WATS asset types failed");
             return rc;
         }
         if (!type_find(w, tid, NULL, a, t)) {
@@ -994,11 +945,11 @@ static void do_write(struct wats_ctx *w, const char *method, const char *path, c
 
 static const char *asset_of(const struct conn_item *item, struct conn_result *out)
 {
-    const char *sn = jstr(item->payload, "asset_native_id");
+    const char *sn = conn_jstr(item->payload, "asset_native_id");
     if (!sn)
-        fail(out, CONN_PERMANENT, "validation",
-             "the item names no WATS asset (asset_native_id: the WATS serial number the asset "
-             "is linked to)");
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  "the item names no WATS asset (asset_native_id: the WATS serial number the asset "
+                  "is linked to)");
     return sn;
 }
 
@@ -1009,21 +960,21 @@ static void push_reading(struct wats_ctx *w, const struct conn_item *item, struc
     const char *sn = asset_of(item, out);
     if (!sn)
         return;
-    const char *target = jstr(p, "meter_type");
+    const char *target = conn_jstr(p, "meter_type");
     bool running =
         target && (strcmp(target, "running_count") == 0 || strcmp(target, "runningCount") == 0);
     bool total = !target || strcmp(target, "count") == 0 || strcmp(target, "total_count") == 0 ||
                  strcmp(target, "totalCount") == 0;
     if (!running && !total) {
-        fail(out, CONN_PERMANENT, "validation",
-             arena_printf(a, "WATS has no counter '%s' (count, total_count or running_count)",
-                          target));
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  arena_printf(a, "WATS has no counter '%s' (count, total_count or running_count)",
+                               target));
         return;
     }
     long long n;
     const char *why;
     if (conn_wats_usage_total(p, &n, &why) != AB_OK) {
-        fail(out, CONN_PERMANENT, "validation", why);
+        conn_fail(out, CONN_PERMANENT, "validation", why);
         return;
     }
     if (w->o.reports_count_usage.n) {
@@ -1043,16 +994,17 @@ static void push_reading(struct wats_ctx *w, const struct conn_item *item, struc
     enum ab_rc rc = AB_OK;
     bool new_api = (running || w->o.usage_endpoint != CONN_WATS_USAGE_COUNT) && is_25_3(w, a, &rc);
     if (rc) {
-        fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
-             rc == AB_EAUTH ? "auth" : "unavailable", "reading the WATS server version failed");
+        conn_fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
+                  rc == AB_EAUTH ? "auth" : "unavailable",
+                  "reading the WATS server version failed");
         return;
     }
     const char *q;
     const char *path;
     if (running) {
         if (!new_api) {
-            fail(out, CONN_PERMANENT, "unsupported",
-                 "setting the running count needs WATS 25.3 (SetRunningCount)");
+            conn_fail(out, CONN_PERMANENT, "unsupported",
+                      "setting the running count needs WATS 25.3 (SetRunningCount)");
             return;
         }
         path = "/Asset/SetRunningCount";
@@ -1060,8 +1012,8 @@ static void push_reading(struct wats_ctx *w, const struct conn_item *item, struc
     } else if (w->o.usage_endpoint == CONN_WATS_USAGE_SET_TOTAL ||
                (w->o.usage_endpoint == CONN_WATS_USAGE_AUTO && new_api)) {
         if (!new_api) {
-            fail(out, CONN_PERMANENT, "unsupported",
-                 "usage_endpoint set_total_count needs WATS 25.3 (SetTotalCount)");
+            conn_fail(out, CONN_PERMANENT, "unsupported",
+                      "usage_endpoint set_total_count needs WATS 25.3 (SetTotalCount)");
             return;
         }
         path = "/Asset/SetTotalCount";
@@ -1079,7 +1031,7 @@ static void push_reading(struct wats_ctx *w, const struct conn_item *item, struc
 static const char *first_str(const json_t *p, const char *const *keys)
 {
     for (size_t i = 0; keys[i]; i++) {
-        const char *v = jstr(p, keys[i]);
+        const char *v = conn_jstr(p, keys[i]);
         if (v)
             return v;
     }
@@ -1111,8 +1063,8 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
     const char *ds = first_str(p, done_keys), *dues = first_str(p, due_keys);
     if ((ds && time_parse_rfc3339(ds, &done) != AB_OK) ||
         (dues && time_parse_rfc3339(dues, &due) != AB_OK)) {
-        fail(out, CONN_PERMANENT, "validation",
-             "performed_at and next_due_at must be RFC 3339 times");
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  "performed_at and next_due_at must be RFC 3339 times");
         return;
     }
     const char *comment = first_str(p, comment_keys);
@@ -1125,8 +1077,9 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
     enum ab_rc rc;
     bool v253 = is_25_3(w, a, &rc);
     if (rc) {
-        fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
-             rc == AB_EAUTH ? "auth" : "unavailable", "reading the WATS server version failed");
+        conn_fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
+                  rc == AB_EAUTH ? "auth" : "unavailable",
+                  "reading the WATS server version failed");
         return;
     }
     bool external = false;
@@ -1140,11 +1093,11 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
     char db[32], nb[32];
     if (external) {
         if (due == INT64_MIN) {
-            fail(out, CONN_PERMANENT, "validation",
-                 arena_printf(a,
-                              "the asset type's %s interval is External: the item must carry "
-                              "the system of record's next_due_at",
-                              maint ? "maintenance" : "calibration"));
+            conn_fail(out, CONN_PERMANENT, "validation",
+                      arena_printf(a,
+                                   "the asset type's %s interval is External: the item must carry "
+                                   "the system of record's next_due_at",
+                                   maint ? "maintenance" : "calibration"));
             return;
         }
         conn_wats_time_format(done == INT64_MIN ? clock_now_ms() : done, w->o.send_dates,
@@ -1180,7 +1133,7 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
                                     kind, look.message ? look.message : "lookup failed");
         return;
     }
-    const char *next_s = jstr(as, maint ? "nextMaintenanceDate" : "nextCalibrationDate");
+    const char *next_s = conn_jstr(as, maint ? "nextMaintenanceDate" : "nextCalibrationDate");
     int64_t next;
     char want[TIME_RFC3339_MAX], got[TIME_RFC3339_MAX];
     time_format_rfc3339(due, want);
@@ -1213,13 +1166,13 @@ static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct 
 {
     const json_t *p = item->payload;
     const json_t *at = json_object_get(p, "attributes");
-    const char *tid = jstr(at, "wats_type_id");
+    const char *tid = conn_jstr(at, "wats_type_id");
     if (!tid)
-        tid = jstr(p, "wats_type_id");
+        tid = conn_jstr(p, "wats_type_id");
     if (!tid) {
-        const char *name = jstr(p, "wats_type");
+        const char *name = conn_jstr(p, "wats_type");
         if (!name)
-            name = jstr(at, "wats_type_name");
+            name = conn_jstr(at, "wats_type_name");
         if (!name)
             name = w->o.default_type;
         struct conn_wats_type t;
@@ -1227,9 +1180,9 @@ static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct 
             if (!type_find(w, NULL, name, a, &t)) {
                 enum ab_rc rc = types_refresh(w, true, a);
                 if (rc) {
-                    fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
-                         rc == AB_EAUTH ? "auth" : "unavailable",
-                         "reading the WATS asset types failed");
+                    conn_fail(out, rc == AB_EAUTH ? CONN_PERMANENT : CONN_RETRYABLE,
+                              rc == AB_EAUTH ? "auth" : "unavailable",
+                              "reading the WATS asset types failed");
                     return;
                 }
             }
@@ -1237,23 +1190,23 @@ static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct 
                 tid = t.type_id;
         }
         if (!tid) {
-            fail(out, CONN_PERMANENT, "validation",
-                 name ? arena_printf(a, "WATS has no asset type '%s'", name)
-                      : "a WATS asset needs a type: attributes.wats_type_id, wats_type or the "
-                        "connector's default_type");
+            conn_fail(out, CONN_PERMANENT, "validation",
+                      name ? arena_printf(a, "WATS has no asset type '%s'", name)
+                           : "a WATS asset needs a type: attributes.wats_type_id, wats_type or the "
+                             "connector's default_type");
             return;
         }
     }
     json_t *body;
     const char *why;
     if (conn_wats_asset_to_native(p, tid, a, &body, &why) != AB_OK) {
-        fail(out, CONN_PERMANENT, "validation",
-             arena_printf(a, "the asset cannot be sent to WATS: %s", why));
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  arena_printf(a, "the asset cannot be sent to WATS: %s", why));
         return;
     }
     do_write(w, "PUT", "/Asset", NULL, body, item, a, out);
     if (out->outcome == CONN_OK)
-        out->native_id = arena_strdup(a, jstr(body, "serialNumber"));
+        out->native_id = arena_strdup(a, conn_jstr(body, "serialNumber"));
 }
 
 static void push_state(struct wats_ctx *w, const struct conn_item *item, struct arena *a,
@@ -1267,10 +1220,10 @@ static void push_state(struct wats_ctx *w, const struct conn_item *item, struct 
     const json_t *sj = json_object_get(p, "state");
     if (json_is_integer(sj) && json_integer_value(sj) >= 0 && json_integer_value(sj) <= 6)
         state = (int)json_integer_value(sj);
-    else if (conn_wats_status_to_state(jstr(p, "status"), &state) != AB_OK) {
-        fail(out, CONN_PERMANENT, "validation",
-             arena_printf(a, "status '%s' has no WATS state",
-                          jstr(p, "status") ? jstr(p, "status") : "(none)"));
+    else if (conn_wats_status_to_state(conn_jstr(p, "status"), &state) != AB_OK) {
+        conn_fail(out, CONN_PERMANENT, "validation",
+                  arena_printf(a, "status '%s' has no WATS state",
+                               conn_jstr(p, "status") ? conn_jstr(p, "status") : "(none)"));
         return;
     }
     do_write(w, "PUT", "/Asset/State", arena_printf(a, "%s&state=%d", ident_query(a, sn), state),
@@ -1284,11 +1237,11 @@ static void push_message(struct wats_ctx *w, const struct conn_item *item, struc
     const char *sn = asset_of(item, out);
     if (!sn)
         return;
-    const char *text = jstr(p, "message");
+    const char *text = conn_jstr(p, "message");
     if (!text)
-        text = jstr(p, "content");
+        text = conn_jstr(p, "content");
     if (!text) {
-        fail(out, CONN_PERMANENT, "validation", "an asset message needs 'message'");
+        conn_fail(out, CONN_PERMANENT, "validation", "an asset message needs 'message'");
         return;
     }
     json_t *body = conn_arena_own(a, json_pack("{s:s}", "content", text));
@@ -1302,11 +1255,11 @@ static enum ab_rc wats_push(void *ctx, const struct conn_item *item, struct aren
     memset(out, 0, sizeof(*out));
     out->retry_after_ms = -1;
     if (!json_is_object(item->payload)) {
-        fail(out, CONN_PERMANENT, "validation", "the payload is not a JSON object");
+        conn_fail(out, CONN_PERMANENT, "validation", "the payload is not a JSON object");
         return AB_OK;
     }
     const char *act = item->action ? item->action : "";
-    const char *kind = jstr(item->payload, "kind");
+    const char *kind = conn_jstr(item->payload, "kind");
     if (strcmp(act, "push_reading") == 0)
         push_reading(w, item, a, out);
     else if (strcmp(act, "record_calibration") == 0)
@@ -1320,7 +1273,8 @@ static enum ab_rc wats_push(void *ctx, const struct conn_item *item, struct aren
     else if (strcmp(act, "asset_message") == 0)
         push_message(w, item, a, out);
     else
-        fail(out, CONN_PERMANENT, "unsupported", "the WATS connector cannot perform this action");
+        conn_fail(out, CONN_PERMANENT, "unsupported",
+                  "the WATS connector cannot perform this action");
     return AB_OK;
 }
 
@@ -1341,7 +1295,7 @@ static enum ab_rc log_has(struct wats_ctx *w, const char *sn, int type, const ch
     size_t i;
     json_t *e;
     json_array_foreach (arr, i, e) {
-        const char *cm = jstr(e, "comment");
+        const char *cm = conn_jstr(e, "comment");
         if (cm && strstr(cm, needle)) {
             *out = CONN_RESOLVED_FOUND;
             return AB_OK;
@@ -1365,22 +1319,22 @@ static enum ab_rc wats_resolve(void *ctx, const struct conn_item *item, struct a
         *out = CONN_RESOLVED_NOT_FOUND;
         return AB_OK;
     }
-    const char *sn = jstr(p, "asset_native_id");
+    const char *sn = conn_jstr(p, "asset_native_id");
     if (!sn)
         return AB_OK;
     if (strcmp(act, "record_calibration") == 0 || strcmp(act, "record_maintenance") == 0) {
         if (!item->idempotency_key)
             return AB_OK;
-        const char *kind = jstr(p, "kind");
+        const char *kind = conn_jstr(p, "kind");
         bool maint =
             strcmp(act, "record_maintenance") == 0 || (kind && !strcmp(kind, "maintenance"));
         return log_has(w, sn, maint ? 5 : 4,
                        arena_printf(a, "[assetbridge %s]", item->idempotency_key), a, out);
     }
     if (strcmp(act, "asset_message") == 0) {
-        const char *text = jstr(p, "message");
+        const char *text = conn_jstr(p, "message");
         if (!text)
-            text = jstr(p, "content");
+            text = conn_jstr(p, "content");
         return text ? log_has(w, sn, 0, text, a, out) : AB_OK;
     }
     return AB_OK;
@@ -1403,7 +1357,7 @@ static enum ab_rc wats_translate(void *ctx, enum conn_direction dir, const char 
         enum ab_rc rc;
         if (strcmp(entity, "asset") == 0) {
             struct conn_wats_type t;
-            const char *tid = jstr(in, "typeId");
+            const char *tid = conn_jstr(in, "typeId");
             bool has_t = w && tid && type_find(w, tid, NULL, a, &t);
             rc = conn_wats_asset_record(in, has_t ? &t : NULL, NULL, o, clock_now_ms(), a, &r);
         } else if (strcmp(entity, "asset_type") == 0) {
@@ -1712,8 +1666,8 @@ static enum ab_rc wats_health(void *ctx, struct arena *a, struct conn_health *ou
         out->message = arena_printf(a, "WATS is unavailable (%d)", s);
         return s == 429 ? AB_ERATELIMIT : AB_EUNAVAILABLE;
     }
-    out->auth = is_2xx(s) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
-    if (!is_2xx(s)) {
+    out->auth = conn_is_2xx(s) ? CONN_CHECK_OK : CONN_CHECK_FAILED;
+    if (!conn_is_2xx(s)) {
         out->message = arena_printf(a, "WATS answered the asset type list with HTTP %d", s);
         return AB_EUNSUPPORTED;
     }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conn/conn_util.h"
 #include "core/str.h"
 #include "core/timefmt.h"
 #include "model/asset.h"
@@ -398,12 +399,6 @@ void conn_wats_http_outcome(int status, const char *retry_after, int64_t now_ms,
 
 /* ---- JSON helpers ----------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v && *v ? v : NULL;
-}
-
 static double jnum(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
@@ -446,7 +441,7 @@ static void set_num(json_t *o, const char *k, double v)
 static const char *date_attr(const json_t *in, const char *k, int off, struct arena *a, int64_t *ms)
 {
     int64_t v;
-    const char *s = jstr(in, k);
+    const char *s = conn_jstr(in, k);
     if (ms)
         *ms = INT64_MIN;
     if (!s || conn_wats_time_parse(s, off, &v) != AB_OK)
@@ -463,8 +458,8 @@ static const char *date_attr(const json_t *in, const char *k, int off, struct ar
 enum ab_rc conn_wats_type_read(const json_t *in, struct conn_wats_type *t)
 {
     memset(t, 0, sizeof(*t));
-    t->type_id = jstr(in, "typeId");
-    t->name = jstr(in, "typeName");
+    t->type_id = conn_jstr(in, "typeId");
+    t->name = conn_jstr(in, "typeName");
     t->running_count_limit = jnum(in, "runningCountLimit");
     t->total_count_limit = jnum(in, "totalCountLimit");
     t->calibration_interval_days = jnum(in, "calibrationInterval");
@@ -565,7 +560,7 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
     memset(out, 0, sizeof(*out));
     out->revision = -1;
     out->modified_at = INT64_MIN;
-    const char *sn = jstr(in, "serialNumber");
+    const char *sn = conn_jstr(in, "serialNumber");
     if (!json_is_object(in) || !sn)
         return AB_EINVAL;
     out->native_id = arena_strdup(a, sn);
@@ -574,9 +569,9 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
     if (model_asset_ref_valid(sn))
         json_object_set_new(d, "asset_ref", json_string(sn));
     json_object_set_new(d, "serial_number", json_string(sn));
-    set_str(d, "name", jstr(in, "assetName"));
-    set_str(d, "part_number", jstr(in, "partNumber"));
-    set_str(d, "part_revision", jstr(in, "revision"));
+    set_str(d, "name", conn_jstr(in, "assetName"));
+    set_str(d, "part_number", conn_jstr(in, "partNumber"));
+    set_str(d, "part_revision", conn_jstr(in, "revision"));
     const char *tname = t ? t->name : NULL;
     json_object_set_new(d, "type", json_string(conn_wats_type_to_canonical(tname)));
     const json_t *st = json_object_get(in, "state");
@@ -587,19 +582,19 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
     if (json_is_integer(st))
         json_object_set_new(at, "wats_state", json_integer(json_integer_value(st)));
 
-    set_attr_str(at, "wats_asset_id", jstr(in, "assetId"));
-    set_attr_str(at, "wats_type_id", jstr(in, "typeId"));
+    set_attr_str(at, "wats_asset_id", conn_jstr(in, "assetId"));
+    set_attr_str(at, "wats_type_id", conn_jstr(in, "typeId"));
     set_attr_str(at, "wats_type_name", tname);
-    set_attr_str(at, "wats_parent_serial_number", jstr(in, "parentSerialNumber"));
+    set_attr_str(at, "wats_parent_serial_number", conn_jstr(in, "parentSerialNumber"));
     /* the hierarchy: the parent by its native id (the serial number), which
      * the hub resolves through its links (null: a top-level asset) */
     if (json_object_get(in, "parentSerialNumber")) {
-        const char *psn = jstr(in, "parentSerialNumber");
+        const char *psn = conn_jstr(in, "parentSerialNumber");
         json_object_set_new(d, "parent_native_id", psn && *psn ? json_string(psn) : json_null());
     }
-    set_attr_str(at, "wats_parent_asset_id", jstr(in, "parentAssetId"));
-    set_attr_str(at, "description", jstr(in, "description"));
-    set_attr_str(at, "wats_location", jstr(in, "location"));
+    set_attr_str(at, "wats_parent_asset_id", conn_jstr(in, "parentAssetId"));
+    set_attr_str(at, "description", conn_jstr(in, "description"));
+    set_attr_str(at, "wats_location", conn_jstr(in, "location"));
     set_num(at, "wats_total_count", jnum(in, "totalCount"));
     set_num(at, "wats_running_count", jnum(in, "runningCount"));
     int off = o->naive_offset_min;
@@ -617,9 +612,9 @@ enum ab_rc conn_wats_asset_record(const json_t *in, const struct conn_wats_type 
         level = conn_wats_status_level(status_answer);
     if (level >= 0) {
         json_object_set_new(at, "wats_status_source", json_string("server"));
-        const char *msg = jstr(status_answer, "message");
+        const char *msg = conn_jstr(status_answer, "message");
         if (!msg)
-            msg = jstr(status_answer, "Message");
+            msg = conn_jstr(status_answer, "Message");
         set_attr_str(at, "wats_status_message", msg);
     } else if (o->derive_status && t) {
         conn_wats_derive_status(in, t, o, now_ms, a, &level, &why);
@@ -695,7 +690,7 @@ enum ab_rc conn_wats_report_records(const json_t *h, const struct conn_wats_opts
 {
     *out = NULL;
     *n = 0;
-    const char *uuid = jstr(h, "uuid");
+    const char *uuid = conn_jstr(h, "uuid");
     if (!json_is_object(h) || !uuid)
         return AB_EINVAL;
     const json_t *assets = json_object_get(h, "assets");
@@ -705,11 +700,11 @@ enum ab_rc conn_wats_report_records(const json_t *h, const struct conn_wats_opts
     *out = arena_zalloc(a, na * sizeof(**out));
     int64_t start = INT64_MIN;
     const char *start_s = date_attr(h, "start", o->naive_offset_min, a, &start);
-    const char *res = result_word(jstr(h, "result"));
+    const char *res = result_word(conn_jstr(h, "result"));
     const json_t *ts = json_object_get(h, o->report_cursor_field);
     for (size_t i = 0; i < na; i++) {
         const json_t *as = json_array_get(assets, i);
-        const char *sn = jstr(as, "serialNumber");
+        const char *sn = conn_jstr(as, "serialNumber");
         if (!sn)
             continue;
         struct conn_record *r = &(*out)[*n];
@@ -720,19 +715,19 @@ enum ab_rc conn_wats_report_records(const json_t *h, const struct conn_wats_opts
         json_object_set_new(d, "asset_native_id", json_string(sn));
         json_object_set_new(d, "kind", json_string("asset_use"));
         json_object_set_new(d, "report_id", json_string(uuid));
-        set_str(d, "report_type", jstr(h, "reportType"));
-        set_str(d, "result", res ? res : jstr(h, "result"));
+        set_str(d, "report_type", conn_jstr(h, "reportType"));
+        set_str(d, "result", res ? res : conn_jstr(h, "result"));
         if (res)
             json_object_set_new(d, "passed", json_boolean(strcmp(res, "passed") == 0));
         set_str(d, "started_at", start_s);
-        set_str(d, "uut_serial_number", jstr(h, "serialNumber"));
-        set_str(d, "part_number", jstr(h, "partNumber"));
+        set_str(d, "uut_serial_number", conn_jstr(h, "serialNumber"));
+        set_str(d, "part_number", conn_jstr(h, "partNumber"));
         set_num(d, "process_code", jnum(h, "processCode"));
-        set_str(d, "process_name", jstr(h, "processName"));
-        set_str(d, "station_name", jstr(h, "stationName"));
-        set_str(d, "location", jstr(h, "location"));
-        set_str(d, "purpose", jstr(h, "purpose"));
-        set_str(d, "fixture_id", jstr(h, "fixtureId"));
+        set_str(d, "process_name", conn_jstr(h, "processName"));
+        set_str(d, "station_name", conn_jstr(h, "stationName"));
+        set_str(d, "location", conn_jstr(h, "location"));
+        set_str(d, "purpose", conn_jstr(h, "purpose"));
+        set_str(d, "fixture_id", conn_jstr(h, "fixtureId"));
         if (json_is_integer(ts))
             json_object_set_new(d, "report_cursor", json_integer(json_integer_value(ts)));
         set_num(d, "asset_running_count", jnum(as, "runningCount"));
@@ -757,31 +752,31 @@ enum ab_rc conn_wats_asset_to_native(const json_t *c, const char *type_id, struc
         return AB_EINVAL;
     }
     const json_t *at = json_object_get(c, "attributes");
-    const char *sn = jstr(c, "serial_number");
+    const char *sn = conn_jstr(c, "serial_number");
     if (!sn) {
         *why = "serial_number";
         return AB_EINVAL;
     }
     json_t *d = json_object();
-    const char *id = jstr(at, "wats_asset_id");
+    const char *id = conn_jstr(at, "wats_asset_id");
     json_object_set_new(d, "assetId", json_string(id ? id : ""));
     json_object_set_new(d, "serialNumber", json_string(sn));
-    const char *tid = type_id ? type_id : jstr(at, "wats_type_id");
+    const char *tid = type_id ? type_id : conn_jstr(at, "wats_type_id");
     set_str(d, "typeId", tid);
-    set_str(d, "assetName", jstr(c, "name"));
-    set_str(d, "partNumber", jstr(c, "part_number"));
-    set_str(d, "revision", jstr(c, "part_revision"));
-    set_str(d, "description", jstr(at, "description"));
-    const char *loc = jstr(at, "wats_location");
+    set_str(d, "assetName", conn_jstr(c, "name"));
+    set_str(d, "partNumber", conn_jstr(c, "part_number"));
+    set_str(d, "revision", conn_jstr(c, "part_revision"));
+    set_str(d, "description", conn_jstr(at, "description"));
+    const char *loc = conn_jstr(at, "wats_location");
     if (!loc) {
         const json_t *l = json_object_get(c, "location");
-        const char *parts[3] = {jstr(l, "site"), jstr(l, "line"), jstr(l, "cell")};
+        const char *parts[3] = {conn_jstr(l, "site"), conn_jstr(l, "line"), conn_jstr(l, "cell")};
         for (int i = 0; i < 3; i++)
             if (parts[i])
                 loc = loc ? arena_printf(a, "%s/%s", loc, parts[i]) : parts[i];
     }
     set_str(d, "location", loc);
-    const char *status = jstr(c, "status");
+    const char *status = conn_jstr(c, "status");
     if (status) {
         int state;
         if (conn_wats_status_to_state(status, &state) != AB_OK) {
@@ -798,7 +793,7 @@ enum ab_rc conn_wats_asset_to_native(const json_t *c, const char *type_id, struc
         json_object_set_new(d, "parentSerialNumber",
                             json_string(json_is_string(ps) ? json_string_value(ps) : ""));
     else
-        set_str(d, "parentSerialNumber", jstr(at, "wats_parent_serial_number"));
+        set_str(d, "parentSerialNumber", conn_jstr(at, "wats_parent_serial_number"));
     *out = conn_arena_own(a, d);
     return AB_OK;
 }
