@@ -19,7 +19,9 @@ extern const struct http_route api_sync_routes[];       /* sync.c: providers, sy
                                                            dead letters */
 extern const struct http_route api_jobs_routes[];       /* jobs.c: jobs, reconcile, provider
                                                            sync and health */
-extern const struct http_route api_test_routes[];       /* testclock.c: /_test/clock */
+/* suggestions.c: calibration interval suggestions */
+extern const struct http_route api_suggestions_routes[];
+extern const struct http_route api_test_routes[]; /* testclock.c: /_test/clock */
 
 struct buf;
 /* sync.c: append the sync engine's metrics (deliveries by provider and

@@ -23,10 +23,9 @@ static size_t count(const struct http_route *t)
 struct http_route *api_routes_new(const struct api_ctx *ctx, size_t *n)
 {
     const struct http_route *tables[] = {
-        api_ops_routes,    api_readings_routes,
-        api_assets_routes, api_workorders_routes,
-        api_events_routes, api_sync_routes,
-        api_jobs_routes,   ctx->fake_clock ? api_test_routes : NULL,
+        api_ops_routes,        api_readings_routes,    api_assets_routes,
+        api_workorders_routes, api_events_routes,      api_sync_routes,
+        api_jobs_routes,       api_suggestions_routes, ctx->fake_clock ? api_test_routes : NULL,
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)

@@ -33,6 +33,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_deadletters(int argc, char **argv);
 int cmd_providers(int argc, char **argv);
+int cmd_suggestions(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

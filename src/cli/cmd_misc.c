@@ -17,6 +17,7 @@ const struct cli_command cli_commands[] = {
     {"reconcile", "compare (and repair) a provider's records with the hub's", cmd_reconcile},
     {"dead-letters", "list and replay dead letters of a running service", cmd_deadletters},
     {"providers", "check the health of each provider of a running service", cmd_providers},
+    {"suggestions", "list, approve and reject calibration interval suggestions", cmd_suggestions},
     {"sim", "run a provider simulator (local imitation of a provider API)", cmd_sim},
     {"version", "print the version", cmd_version},
     {"help", "show this help", cmd_help},

@@ -1627,6 +1627,34 @@ static void check_interval_days(struct conf_ctx *c, const struct conf_entry *e,
         conf_error(c, node->line, node->column, e->doc, "'%s' must be between 0 and 36500", path);
 }
 
+static void check_suggest_after(struct conf_ctx *c, const struct conf_entry *e,
+                                const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 100))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 100", path);
+}
+
+static void check_pct_below_100(struct conf_ctx *c, const struct conf_entry *e,
+                                const struct conf_node *node, const char *path, void *base)
+{
+    double d;
+    memcpy(&d, (char *)base + e->offset, sizeof(d));
+    if (node && !node->is_null && !(d > 0 && d < 100))
+        conf_error(c, node->line, node->column, e->doc,
+                   "'%s' must be a percentage above 0 and below 100", path);
+}
+
+static void check_suggest_days(struct conf_ctx *c, const struct conf_entry *e,
+                               const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 36500))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 36500", path);
+}
+
 static const struct conf_entry rules_cal_entries[] = {
     {.name = "enabled",
      .type = CONF_BOOL,
@@ -1662,6 +1690,46 @@ static const struct conf_entry rules_cal_entries[] = {
      .values = rule_request_at,
      .offset = OFF(config_rules_cal, open_request_at),
      .doc = "open the request on entering due_soon or overdue"},
+    {.name = "suggest_intervals",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_cal, suggest_intervals),
+     .doc = "suggest calibration interval changes from the as-found history"},
+    {.name = "suggest_after",
+     .type = CONF_INT,
+     .def = "3",
+     .check = check_suggest_after,
+     .offset = OFF(config_rules_cal, suggest_after),
+     .doc = "suggest a longer interval after this many in-tolerance as-found results in a row"},
+    {.name = "suggest_increase_pct",
+     .type = CONF_NUMBER,
+     .def = "25",
+     .check = check_pct,
+     .offset = OFF(config_rules_cal, suggest_increase_pct),
+     .doc = "lengthen the interval by this percentage"},
+    {.name = "suggest_decrease_pct",
+     .type = CONF_NUMBER,
+     .def = "50",
+     .check = check_pct_below_100,
+     .offset = OFF(config_rules_cal, suggest_decrease_pct),
+     .doc = "shorten the interval by this percentage after an out-of-tolerance as-found result"},
+    {.name = "suggest_min_days",
+     .type = CONF_INT,
+     .def = "30",
+     .check = check_suggest_days,
+     .offset = OFF(config_rules_cal, suggest_min_days),
+     .doc = "never suggest an interval shorter than this many days"},
+    {.name = "suggest_max_days",
+     .type = CONF_INT,
+     .def = "730",
+     .check = check_suggest_days,
+     .offset = OFF(config_rules_cal, suggest_max_days),
+     .doc = "never suggest an interval longer than this many days"},
+    {.name = "apply_suggestions",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_cal, apply_suggestions),
+     .doc = "apply interval suggestions without approval (the tenant's policy)"},
     CONF_END};
 
 static const struct conf_entry rules_maint_entries[] = {
@@ -1755,6 +1823,14 @@ static void check_rules(struct conf_ctx *c, const struct conf_entry *e,
     const struct config_tenant *t = base;
     const struct conf_node *lag = conf_map_get(conf_map_get(node, "sla"), "sync_lag");
     (void)e;
+    const struct config_rules_cal *rc = &t->rules.calibration;
+    if (rc->suggest_min_days > rc->suggest_max_days) {
+        unsigned line, col;
+        pos(conf_map_get(conf_map_get(node, "calibration"), "suggest_min_days"), true, &line, &col);
+        conf_error(c, line, col, "suggest_min_days must not exceed suggest_max_days",
+                   "'%s.calibration.suggest_min_days' (%lld) is above suggest_max_days (%lld)",
+                   path, (long long)rc->suggest_min_days, (long long)rc->suggest_max_days);
+    }
     for (size_t i = 0; i < t->rules.sla.n_sync_lag; i++) {
         const char *p = t->rules.sla.sync_lag[i].provider;
         if (config_provider(t, p))

@@ -286,6 +286,14 @@ struct config_rules_cal {
     int64_t interval_days;       /* interval when the record has none; 0 (default): none */
     bool open_request;           /* open a request in the system of record; default true */
     const char *open_request_at; /* due_soon (default) or overdue */
+    /* interval suggestions (src/rules/suggest.h, docs/rules.md) */
+    bool suggest_intervals;      /* suggest interval changes from as-found results; true */
+    int64_t suggest_after;       /* lengthen after this many in-tolerance results in a row; 3 */
+    double suggest_increase_pct; /* by this percentage; 25 */
+    double suggest_decrease_pct; /* shorten by this percentage after out of tolerance; 50 */
+    int64_t suggest_min_days;    /* never suggest less than this many days; 30 */
+    int64_t suggest_max_days;    /* never suggest more than this many days; 730 */
+    bool apply_suggestions;      /* approve suggestions without a person; false */
     unsigned set;                /* overrides: bit i = key i of the table was written */
 };
 

@@ -29,6 +29,7 @@
 #include "model/work_order.h"
 #include "rules/due.h"
 #include "rules/rules.h"
+#include "rules/suggest.h"
 #include "store/assets.h"
 #include "store/events.h"
 #include "store/journal.h"
@@ -791,6 +792,16 @@ static enum ab_rc pass_tenant(struct rules *r, size_t ti, bool force_full, int64
     enum ab_rc first = AB_OK;
     keep(&first, pass_calibration(r, t, since, now));
     keep(&first, pass_maintenance(r, t, since, now));
+    {
+        struct rules_suggest_stats ss = {0};
+        enum ab_rc src = rules_suggest_pass(r->store, t, &ss);
+        if (src) {
+            count(r, &r->stats.errors, 1);
+            keep(&first, src);
+        }
+        if (ss.opened)
+            count(r, &r->stats.events, ss.opened);
+    }
     if (t->rules.sla.work_orders)
         keep(&first, pass_sla(r, t, now));
     for (size_t i = 0; i < t->rules.sla.n_sync_lag; i++)

@@ -372,7 +372,44 @@ static const char *const v8[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
+/* 8 -> 9: calibration interval suggestions (src/rules/suggest.c,
+ * store/suggestions.h): the as-found history of each asset's calibrations as
+ * the rules engine saw them (one row per asset, performed_at and source),
+ * and the suggestions made from it; at most one open suggestion per asset
+ * and kind */
+static const char *const v9[] = {
+    "CREATE TABLE calibration_history ("
+    "  tenant TEXT NOT NULL,"
+    "  asset_ref TEXT NOT NULL,"
+    "  performed_at INTEGER NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  as_found TEXT NOT NULL,"
+    "  recorded_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, asset_ref, performed_at, source)) STRICT, WITHOUT ROWID",
+    "CREATE TABLE suggestions ("
+    "  tenant TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  asset_ref TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  current_days INTEGER NOT NULL,"
+    "  suggested_days INTEGER NOT NULL,"
+    "  direction TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  evidence TEXT,"
+    "  basis_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  decided_at INTEGER,"
+    "  decided_by TEXT,"
+    "  PRIMARY KEY (tenant, id)) STRICT, WITHOUT ROWID",
+    "CREATE UNIQUE INDEX suggestions_open ON suggestions(tenant, asset_ref, kind)"
+    " WHERE state = 'open'",
+    "CREATE INDEX suggestions_state ON suggestions(tenant, state, id)",
+    "CREATE INDEX suggestions_asset ON suggestions(tenant, asset_ref, kind, state)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

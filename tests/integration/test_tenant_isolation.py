@@ -96,13 +96,20 @@ class TenantIsolationTest(unittest.TestCase):
         con.execute("INSERT INTO jobs(id, tenant, kind, provider, entity, params, state, created_at, updated_at)"
                     " VALUES (?, 'plant-a', 'reconcile', 'sap_pm', 'asset', '{\"repair\":false}', 'queued', ?, ?)",
                     (cls.job, now, now))
+        # an open interval suggestion of tenant A (suggestions routes)
+        cls.suggestion = "01JISOLATIONSUGGESTION000A"
+        con.execute("INSERT INTO suggestions(tenant, id, asset_ref, kind, state, current_days, suggested_days,"
+                    " direction, reason, evidence, basis_at, created_at) VALUES ('plant-a', ?, 'ISO-A',"
+                    " 'calibration_interval', 'open', 100, 125, 'increase', 'ISO-SUGGESTION-A', NULL, ?, ?)",
+                    (cls.suggestion, now, now))
         con.commit()
         con.close()
         st, _, b = cls.call(A, "GET", "/v1/assets/ISO-A")
         cls.asset_rev = b["revision"]
         # what must never appear in tenant B's answers
         cls.secrets_of_a = ["ISO-A", "SN-ISO-A", cls.wo, cls.hook, cls.exception, "E0001", "a.example.com",
-                            "ISO-OUTBOX-A", "ISO-SYNCLOG-A", "ISO-WATERMARK-A", "iso-key-a", cls.job]
+                            "ISO-OUTBOX-A", "ISO-SYNCLOG-A", "ISO-WATERMARK-A", "iso-key-a", cls.job,
+                            cls.suggestion, "ISO-SUGGESTION-A"]
 
     def params(self, path):
         p = path.replace("{asset_ref}", "ISO-A").replace("{meter}", "cycles")
@@ -116,6 +123,8 @@ class TenantIsolationTest(unittest.TestCase):
             p = p.replace("{id}", self.exception)
         elif p.startswith("/v1/jobs/"):
             p = p.replace("{id}", self.job)
+        elif p.startswith("/v1/suggestions/"):
+            p = p.replace("{id}", self.suggestion)
         p = p.replace("{name}", "sap_pm")  # /v1/providers/{name}...: A's provider name
         assert "{" not in p, "no value for a parameter of " + path
         return p
@@ -151,6 +160,10 @@ class TenantIsolationTest(unittest.TestCase):
             return True
         if path == "/v1/jobs" and method == "GET":
             self.expect_nothing_of_a(method, path)
+            return True
+        if path == "/v1/suggestions" and method == "GET":
+            for q in ("", "?state=open"):
+                self.expect_nothing_of_a(method, path, q)
             return True
         if path == "/v1/reconcile":
             # B has no provider sap_pm: 404 naming it (and nothing is queued)
@@ -258,6 +271,8 @@ class TenantIsolationTest(unittest.TestCase):
         self.assertEqual((st, job["state"], job["cancel_requested"]), (200, "queued", False))
         st, _, meters = self.call(A, "GET", "/v1/assets/ISO-A/meters")
         self.assertEqual(meters["items"][0]["value"], 5)
+        st, _, sg = self.call(A, "GET", "/v1/suggestions/" + self.suggestion)
+        self.assertEqual((st, sg["state"], sg["decided_by"]), (200, "open", None))
 
 
 if __name__ == "__main__":
