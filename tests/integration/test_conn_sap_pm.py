@@ -13,6 +13,9 @@ with a `sap_pm` provider pointing at `assetbridge sim sap_pm`
   measurement documents (one absolute counter reading per measuring point
   per flush window) with the exact total, while the simulator expires the
   CSRF token mid-run (403 x-csrf-token: Required, fetched again once);
+- 100,000 usage increments (10 NDJSON requests of 10,000 readings over a few
+  flush windows) become a few measurement documents, SAP's counter ending at
+  exactly baseline + 100,000;
 - a maintenance request from POST /v1/work-orders becomes exactly one SAP
   notification (carrying the hub's key in MaintNotifExtReferenceNumber, put
   in process) although the notification POST answers 429, 503, times out
@@ -400,6 +403,43 @@ class SapPmConnectorEndToEnd(unittest.TestCase):
         e = exceptions()[0]
         self.assertEqual(e["state"], "open")
         self.assertIn("order_phase_map", json.dumps(e))
+
+    def test_6_hundred_thousand_increments(self):
+        """100,000 increments of 1 in 10 NDJSON batches of 10,000 readings, over
+        a few 1 s flush windows: SAP's counter ends at exactly baseline +
+        100,000, in at most a few documents (one per flush window)."""
+        self.wait_for("the full pass", self.full_pass_done, limit=180)
+        ref, n_req, per_req = "MS-000006", 10, 10000
+        eq = self.get("/v1/assets/" + ref)["links"][0]["native_id"]
+        mp = self.counter_point(eq)
+        base, _ = self.latest_total(mp)
+        seq = self.requests()[-1]["seq"]
+        line = json.dumps({"asset_ref": ref, "meter": "cycles", "increment": 1})
+        body = "\n".join([line] * per_req) + "\n"
+        t0 = time.monotonic()
+        for _ in range(n_req):
+            st, _, b = self.api("POST", "/v1/readings:batch", body,
+                                {"Content-Type": "application/x-ndjson"})
+            self.assertEqual(st, 202, b)
+            self.assertEqual(b["accepted"], per_req, b)
+            time.sleep(0.3)  # spread over a few flush windows (not an assertion)
+        total = n_req * per_req
+
+        def settled():
+            return self.latest_total(mp)[0] >= base + total
+        self.wait_for("SAP's counter to reach %d + %d" % (base, total), settled, limit=120)
+        secs = time.monotonic() - t0
+        time.sleep(2.5)  # nothing more may arrive (two flush windows)
+        self.assertEqual(self.latest_total(mp)[0], base + total)
+        posts = [r for r in self.requests(path=MD + "/MeasurementDocument", method="POST") if r["seq"] > seq]
+        mine = [r for r in posts if isinstance(r.get("body"), dict)
+                and r["body"].get("MeasuringPoint") == mp and r["status"] == 201]
+        print("\nsap_pm usage: %d increments -> %d measurement documents in %.1f s (total %d + %d)" %
+              (total, len(mine), secs, base, total))
+        self.assertGreaterEqual(len(mine), 1)
+        # one absolute reading per measuring point per 1 s flush window
+        self.assertLessEqual(len(mine), int(secs) + 3, [r["body"] for r in mine])
+        self.assertEqual(self.get("/v1/dead-letters")["items"], [])
 
 
 if __name__ == "__main__":
