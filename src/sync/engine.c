@@ -1121,7 +1121,16 @@ static enum ab_rc drain(struct prov *p, size_t *processed)
     if (!rc && c.n) {
         struct outcome_job *outs = arena_zalloc(a, c.n * sizeof(*outs));
         struct arena **item_arenas = arena_zalloc(a, c.n * sizeof(*item_arenas));
+        /* outcomes wait for the batch's end, but never long enough to risk the
+         * lease: past a quarter of it, what is decided so far is committed */
+        int64_t flush_at = clock_mono_ms() + e->o.lease_ms / 4;
+        size_t committed = 0;
         for (size_t i = 0; i < c.n; i++) {
+            if (i > committed && clock_mono_ms() >= flush_at) {
+                commit_outcomes(p, outs + committed, i - committed);
+                committed = i;
+                flush_at = clock_mono_ms() + e->o.lease_ms / 4;
+            }
             item_arenas[i] = arena_new(0, 0);
             if (sync_stopping(e)) {
                 /* give the rest back at once instead of waiting out the lease */
@@ -1136,7 +1145,7 @@ static enum ab_rc drain(struct prov *p, size_t *processed)
             }
             process_item(p, &c.items[i], c.lease_until, &outs[i], item_arenas[i]);
         }
-        commit_outcomes(p, outs, c.n);
+        commit_outcomes(p, outs + committed, c.n - committed);
         for (size_t i = 0; i < c.n; i++)
             arena_free(item_arenas[i]);
     }

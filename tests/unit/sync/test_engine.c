@@ -45,6 +45,7 @@ static struct {
     char last_correlation[64];
     char last_key[64];
     const char *mismatch; /* set: OK with this mapping_exception */
+    int push_sleep_ms;    /* a slow provider */
 } mock;
 
 static enum ab_rc mock_pull(void *ctx, const char *entity, const char *watermark,
@@ -78,6 +79,8 @@ static enum ab_rc mock_push(void *ctx, const struct conn_item *item, struct aren
     (void)ctx;
     (void)a;
     int i = mock.pushes++;
+    if (mock.push_sleep_ms)
+        usleep((useconds_t)mock.push_sleep_ms * 1000);
     snprintf(mock.last_correlation, sizeof(mock.last_correlation), "%s",
              item->correlation_id ? item->correlation_id : "");
     snprintf(mock.last_key, sizeof(mock.last_key), "%s", item->idempotency_key);
@@ -656,6 +659,29 @@ static void test_mismatch_and_unsupported_fanout(void **state)
     assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE state = 'dead'"), 0);
 }
 
+/* A slow batch commits what it has decided before a quarter of its lease
+ * has passed, instead of holding every outcome until its end. */
+static void test_slow_batch_commits_early(void **state)
+{
+    struct fx *f = *state;
+    f->o.lease_ms = 40; /* a quarter: 10 ms */
+    f->o.batch = 3;
+    start(f);
+    add_item(f, "mock", "s1");
+    add_item(f, "mock", "s2");
+    add_item(f, "mock", "s3");
+    mock.push_sleep_ms = 15;
+    struct store_stats before, after;
+    store_stats(f->db.s, &before);
+    size_t n = 0;
+    assert_int_equal(sync_engine_drain(f->e, "t1", "mock", &n), AB_OK);
+    store_stats(f->db.s, &after);
+    assert_int_equal(n, 3);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM outbox WHERE state = 'done'"), 3);
+    /* the claim, then the outcomes in more than one commit */
+    assert_true(after.commits - before.commits >= 3);
+}
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -704,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_lease_resolves_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_normalize_doc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mismatch_and_unsupported_fanout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_batch_commits_early, setup, teardown),
         cmocka_unit_test(test_modes),
         cmocka_unit_test_setup_teardown(test_threads_deliver, setup, teardown),
     };
