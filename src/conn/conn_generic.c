@@ -25,10 +25,10 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/retry_after.h"
 #include "core/timefmt.h"
 #include "core/xmalloc.h"
 #include "model/asset.h"
-#include "sync/retry.h"
 
 #define GEN_RETRY_AFTER_CEILING_MS (60 * 60 * 1000)
 #define GEN_RESPONSE_KEEP 2048 /* bytes of a provider answer kept in a conn_result */

@@ -21,9 +21,9 @@
 
 #include "conn/conn_util.h"
 #include "core/str.h"
+#include "core/retry_after.h"
 #include "core/timefmt.h"
 #include "model/asset.h"
-#include "sync/retry.h"
 
 #define NELEM(x) (sizeof(x) / sizeof((x)[0]))
 #define WATS_RETRY_AFTER_CEILING_MS (60 * 60 * 1000)
