@@ -584,26 +584,6 @@ static enum ab_rc gen_translate(void *ctx, enum conn_direction dir, const char *
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
-/* Percent-encode s for a query value. */
-static const char *qenc(struct arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *o = arena_alloc(a, n * 3 + 1), *p = o;
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-            *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-            *p++ = (char)*c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[*c >> 4];
-            *p++ = hex[*c & 15];
-        }
-    }
-    *p = '\0';
-    return o;
-}
-
 struct gen_call {
     const char *method;
     const char *path; /* contract path, e.g. "/assets" */
@@ -757,19 +737,10 @@ static enum ab_rc gen_health(void *ctx, struct arena *a, struct conn_health *out
     struct gen_call c = {.method = "GET", .path = "/assets", .query = "limit=1"};
     struct gen_answer ans;
     gen_do(g, &c, a, &ans);
-    if (ans.rc != AB_OK) {
-        if (ans.rc == AB_EAUTH) {
-            out->dns = CONN_CHECK_OK;
-            out->tls = CONN_CHECK_FAILED;
-        } else {
-            out->dns = CONN_CHECK_FAILED;
-        }
-        out->message = arena_printf(a, "cannot reach the provider: %s",
-                                    ans.resp.error ? ans.resp.error : ab_rc_name(ans.rc));
-        return ans.rc;
-    }
-    out->dns = CONN_CHECK_OK;
-    out->tls = g->https ? CONN_CHECK_OK : CONN_CHECK_SKIPPED;
+    enum ab_rc trc =
+        conn_health_transport(ans.rc, ans.resp.error, g->https, "the provider", a, out);
+    if (trc)
+        return trc;
     int s = ans.resp.status;
     if (s == 401 || s == 403) {
         out->auth = CONN_CHECK_FAILED;
@@ -824,10 +795,10 @@ static enum ab_rc gen_pull(void *ctx, const char *entity, const char *watermark,
         return AB_EUNSUPPORTED;
     const char *q;
     if (page_token && *page_token)
-        q = arena_printf(a, "limit=%d&cursor=%s", CONN_GENERIC_PAGE_SIZE, qenc(a, page_token));
+        q = arena_printf(a, "limit=%d&cursor=%s", CONN_GENERIC_PAGE_SIZE, conn_qenc(a, page_token));
     else if (watermark && *watermark)
         q = arena_printf(a, "limit=%d&updated_since=%s", CONN_GENERIC_PAGE_SIZE,
-                         qenc(a, watermark));
+                         conn_qenc(a, watermark));
     else
         q = arena_printf(a, "limit=%d", CONN_GENERIC_PAGE_SIZE);
     struct gen_call c = {.method = "GET", .path = path, .query = q};
@@ -878,7 +849,7 @@ static enum ab_rc find_asset(struct gen_ctx *g, const json_t *p, const char *cor
     }
     struct gen_call c = {.method = "GET",
                          .path = "/assets",
-                         .query = arena_printf(a, "limit=1&tag=%s", qenc(a, ref)),
+                         .query = arena_printf(a, "limit=1&tag=%s", conn_qenc(a, ref)),
                          .correlation_id = corr};
     struct gen_answer ans;
     gen_do(g, &c, a, &ans);
@@ -920,7 +891,7 @@ static enum ab_rc find_meter(struct gen_ctx *g, const json_t *p, const char *cor
         return rc;
     struct gen_call c = {.method = "GET",
                          .path = "/meters",
-                         .query = arena_printf(a, "limit=200&asset_id=%s", qenc(a, asset)),
+                         .query = arena_printf(a, "limit=200&asset_id=%s", conn_qenc(a, asset)),
                          .correlation_id = corr};
     struct gen_answer ans;
     gen_do(g, &c, a, &ans);
@@ -1017,7 +988,7 @@ static enum ab_rc prepare(struct gen_ctx *g, const struct conn_item *item, struc
         if (json_is_integer(rev) && json_integer_value(rev) > 0)
             c->if_match = arena_printf(a, "\"%lld\"", (long long)json_integer_value(rev));
         c->method = "PATCH";
-        c->path = arena_printf(a, "/work-orders/%s", qenc(a, id));
+        c->path = arena_printf(a, "/work-orders/%s", conn_qenc(a, id));
         c->body = body;
         return AB_OK;
     }

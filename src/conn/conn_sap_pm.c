@@ -168,7 +168,7 @@ static const char *with_client(struct sap_ctx *s, struct arena *a, const char *q
 {
     if (!s->o.sap_client)
         return query;
-    const char *c = arena_printf(a, "sap-client=%s", conn_sap_pm_qenc(a, s->o.sap_client));
+    const char *c = arena_printf(a, "sap-client=%s", conn_qenc(a, s->o.sap_client));
     return query && *query ? arena_printf(a, "%s&%s", query, c) : c;
 }
 
@@ -382,11 +382,11 @@ static const char *list_query(struct arena *a, const char *filter, const char *o
 {
     const char *q = "";
     if (filter)
-        q = arena_printf(a, "%s&$filter=%s", q, conn_sap_pm_qenc(a, filter));
+        q = arena_printf(a, "%s&$filter=%s", q, conn_qenc(a, filter));
     if (orderby)
-        q = arena_printf(a, "%s&$orderby=%s", q, conn_sap_pm_qenc(a, orderby));
+        q = arena_printf(a, "%s&$orderby=%s", q, conn_qenc(a, orderby));
     if (select)
-        q = arena_printf(a, "%s&$select=%s", q, conn_sap_pm_qenc(a, select));
+        q = arena_printf(a, "%s&$select=%s", q, conn_qenc(a, select));
     if (top > 0)
         q = arena_printf(a, "%s&$top=%d", q, top);
     if (skip > 0)
@@ -449,7 +449,7 @@ static const char *or_filter(struct arena *a, const char *field, const char *con
 {
     const char *f = NULL;
     for (size_t i = from; i < to; i++) {
-        const char *one = arena_printf(a, "%s eq %s", field, conn_sap_pm_quote(a, keys[i]));
+        const char *one = arena_printf(a, "%s eq %s", field, conn_odata_quote(a, keys[i]));
         f = f ? arena_printf(a, "%s or %s", f, one) : one;
     }
     return f;
@@ -546,7 +546,7 @@ static enum ab_rc pull_v2(struct sap_ctx *s, const struct v2set *vs, const char 
     const char *lit = conn_sap_pm_time_literal(a, ms, s->o.filter_datetime);
     const char *filter =
         arena_printf(a, "LastChangeDateTime gt %s or (LastChangeDateTime eq %s and %s gt %s)", lit,
-                     lit, vs->key, conn_sap_pm_quote(a, key));
+                     lit, vs->key, conn_odata_quote(a, key));
     rc = get_page(s, root, vs->set, filter,
                   arena_printf(a, "LastChangeDateTime asc,%s asc", vs->key), NULL, top, 0, NULL, a,
                   &arr, &more);
@@ -585,8 +585,8 @@ static enum ab_rc points_for(struct sap_ctx *s, const char *const *eqs, size_t n
     size_t batch = (size_t)s->o.lookup_batch;
     const char *tf = NULL;
     for (size_t m = 0; m < s->o.n_meters; m++) {
-        const char *one = arena_printf(a, "%s eq %s", s->o.meter_key,
-                                       conn_sap_pm_quote(a, s->o.meters[m].target));
+        const char *one =
+            arena_printf(a, "%s eq %s", s->o.meter_key, conn_odata_quote(a, s->o.meters[m].target));
         tf = tf ? arena_printf(a, "%s or %s", tf, one) : one;
     }
     for (size_t i = 0; i < n; i += batch) {
@@ -662,7 +662,7 @@ static enum ab_rc latest_doc(struct sap_ctx *s, const char *mp, const char *corr
     bool more;
     enum ab_rc rc =
         get_page(s, SAP_MD, "MeasurementDocument",
-                 arena_printf(a, "MeasuringPoint eq %s", conn_sap_pm_quote(a, mp)),
+                 arena_printf(a, "MeasuringPoint eq %s", conn_odata_quote(a, mp)),
                  "MsmtRdngDate desc,MeasurementDocument desc", NULL, 1, 0, corr, a, &arr, &more);
     *doc = rc ? NULL : json_array_get(arr, 0);
     return rc;
@@ -726,7 +726,7 @@ static void equipment_records(struct sap_ctx *s, const json_t *arr, struct arena
             json_t *all = conn_arena_own(a, json_array());
             const char *filter = arena_printf(a, "(%s) and Characteristic eq %s",
                                               or_filter(a, "Equipment", eqs, i, to),
-                                              conn_sap_pm_quote(a, s->o.match_characteristic));
+                                              conn_odata_quote(a, s->o.match_characteristic));
             *rc = get_all(s, v2_root(s, a, "API_EQUIPMENT"), "EquipClassCharacteristicValue",
                           filter, NULL, "Equipment,CharcValue", NULL, a, all);
             if (*rc)
@@ -1032,8 +1032,8 @@ static enum ab_rc find_point(struct sap_ctx *s, const char *eq, const char *targ
     bool more;
     enum ab_rc rc = get_page(
         s, SAP_MP, "MeasuringPoint",
-        arena_printf(a, "Equipment eq %s and %s eq %s", conn_sap_pm_quote(a, eq), s->o.meter_key,
-                     conn_sap_pm_quote(a, target)),
+        arena_printf(a, "Equipment eq %s and %s eq %s", conn_odata_quote(a, eq), s->o.meter_key,
+                     conn_odata_quote(a, target)),
         "MeasuringPoint", "MeasuringPoint,Equipment,CharcValueUnit", 1, 0, corr, a, &arr, &more);
     if (rc)
         return rc;
@@ -1122,7 +1122,7 @@ static enum ab_rc notif_by_ref(struct sap_ctx *s, const char *ref, const char *c
     bool more;
     enum ab_rc rc =
         get_page(s, notif_root(s, a), "MaintenanceNotification",
-                 arena_printf(a, "MaintNotifExtReferenceNumber eq %s", conn_sap_pm_quote(a, ref)),
+                 arena_printf(a, "MaintNotifExtReferenceNumber eq %s", conn_odata_quote(a, ref)),
                  "MaintenanceNotification",
                  "MaintenanceNotification,NotifProcessingPhase,NotificationText,MaintPriority,"
                  "MaintenanceOrder",
@@ -1150,7 +1150,7 @@ static enum ab_rc equipment_of(struct sap_ctx *s, const struct conn_item *item, 
     const json_t *arr;
     bool more;
     enum ab_rc rc = get_page(s, v2_root(s, a, "API_EQUIPMENT"), "Equipment",
-                             arena_printf(a, "%s eq %s", field, conn_sap_pm_quote(a, ref)),
+                             arena_printf(a, "%s eq %s", field, conn_odata_quote(a, ref)),
                              "Equipment", "Equipment", 2, 0, item->correlation_id, a, &arr, &more);
     if (rc) {
         lookup_outcome(rc, a, "equipment", out);
@@ -1170,8 +1170,7 @@ static void set_in_process(struct sap_ctx *s, const char *id, const struct conn_
                            struct arena *a, struct conn_result *out)
 {
     do_write(s, "POST", notif_root(s, a), "/SetMaintNotifToInProcess",
-             arena_printf(a, "MaintenanceNotification=%s",
-                          conn_sap_pm_qenc(a, conn_sap_pm_quote(a, id))),
+             arena_printf(a, "MaintenanceNotification=%s", conn_qenc(a, conn_odata_quote(a, id))),
              NULL, item, a, out, NULL);
 }
 
@@ -1190,8 +1189,8 @@ static void complete_notification(struct sap_ctx *s, const char *id, const struc
              arena_printf(a,
                           "MaintenanceNotification=%s&NotificationReferenceDate=%s&"
                           "NotificationReferenceTime=%s",
-                          conn_sap_pm_qenc(a, conn_sap_pm_quote(a, id)), conn_sap_pm_qenc(a, date),
-                          conn_sap_pm_qenc(a, time)),
+                          conn_qenc(a, conn_odata_quote(a, id)), conn_qenc(a, date),
+                          conn_qenc(a, time)),
              NULL, item, a, out, NULL);
 }
 
@@ -1273,7 +1272,7 @@ static void confirm_order(struct sap_ctx *s, const char *id, const struct conn_i
 {
     json_t *ops = conn_arena_own(a, json_array());
     json_t *confs = conn_arena_own(a, json_array());
-    const char *f = arena_printf(a, "MaintenanceOrder eq %s", conn_sap_pm_quote(a, id));
+    const char *f = arena_printf(a, "MaintenanceOrder eq %s", conn_odata_quote(a, id));
     enum ab_rc rc = get_all(s, v2_root(s, a, "API_MAINTENANCEORDER"), "MaintenanceOrderOperation",
                             f, NULL, NULL, item->correlation_id, a, ops);
     const char *croot = v2_root(s, a, "API_MAINTORDERCONFIRMATION");
@@ -1364,7 +1363,7 @@ static void update_work_order(struct sap_ctx *s, const struct conn_item *item, s
         if (json_object_size(patch)) {
             do_write(s, "PATCH", notif_root(s, a),
                      arena_printf(a, "/MaintenanceNotification(%s)",
-                                  conn_sap_pm_qenc(a, conn_sap_pm_quote(a, id))),
+                                  conn_qenc(a, conn_odata_quote(a, id))),
                      NULL, patch, item, a, out, NULL);
             if (out->outcome != CONN_OK)
                 return;
@@ -1772,19 +1771,9 @@ static enum ab_rc sap_health(void *ctx, struct arena *a, struct conn_health *out
                       .query = "$top=1&$select=Equipment"};
     struct sans ans;
     sap_do(s, &c, a, &ans);
-    if (ans.rc != AB_OK) {
-        if (ans.rc == AB_EAUTH) {
-            out->dns = CONN_CHECK_OK;
-            out->tls = CONN_CHECK_FAILED;
-        } else {
-            out->dns = CONN_CHECK_FAILED;
-        }
-        out->message = arena_printf(a, "cannot reach SAP: %s",
-                                    ans.resp.error ? ans.resp.error : ab_rc_name(ans.rc));
-        return ans.rc == AB_EUNKNOWN ? AB_ENETWORK : ans.rc;
-    }
-    out->dns = CONN_CHECK_OK;
-    out->tls = s->https ? CONN_CHECK_OK : CONN_CHECK_SKIPPED;
+    enum ab_rc trc = conn_health_transport(ans.rc, ans.resp.error, s->https, "SAP", a, out);
+    if (trc)
+        return trc;
     int st = ans.resp.status;
     if (st == 401 || st == 403) {
         out->auth = CONN_CHECK_FAILED;

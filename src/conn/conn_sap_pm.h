@@ -127,12 +127,6 @@ void conn_sap_pm_day(int64_t ms, char out[11]);
  * In a. */
 const char *conn_sap_pm_time_literal(struct arena *a, int64_t ms, bool datetime);
 
-/* An OData string literal 'v' with quotes doubled. In a. */
-const char *conn_sap_pm_quote(struct arena *a, const char *s);
-
-/* Percent-encode a query value (RFC 3986 unreserved kept). In a. */
-const char *conn_sap_pm_qenc(struct arena *a, const char *s);
-
 /* The MaintNotifExtReferenceNumber (at most 20 characters) of an
  * idempotency key: "AB" and 16 hex digits of its FNV-1a 64 hash. out holds
  * at least 21 bytes. Stable across processes and versions. */

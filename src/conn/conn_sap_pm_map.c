@@ -242,40 +242,6 @@ const char *conn_sap_pm_time_literal(struct arena *a, int64_t ms, bool datetime)
     return arena_printf(a, "datetimeoffset'%s'", b);
 }
 
-const char *conn_sap_pm_quote(struct arena *a, const char *s)
-{
-    size_t n = strlen(s), q = 0;
-    for (size_t i = 0; i < n; i++)
-        q += s[i] == '\'';
-    char *o = arena_alloc(a, n + q + 3), *p = o;
-    *p++ = '\'';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\'')
-            *p++ = '\'';
-        *p++ = s[i];
-    }
-    *p++ = '\'';
-    *p = '\0';
-    return o;
-}
-
-const char *conn_sap_pm_qenc(struct arena *a, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *o = arena_alloc(a, strlen(s) * 3 + 1), *p = o;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (isalnum(*c) || *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-            *p++ = (char)*c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[*c >> 4];
-            *p++ = hex[*c & 15];
-        }
-    }
-    *p = '\0';
-    return o;
-}
-
 void conn_sap_pm_ext_ref(const char *key, char out[21])
 {
     uint64_t h = 14695981039346656037ULL;

@@ -37,6 +37,22 @@ uint64_t conn_jitter(void);
 void conn_fail(struct conn_result *out, enum conn_outcome outcome, const char *error_class,
                const char *message);
 
+/* An OData string literal: 'value' with single quotes doubled. In a. */
+const char *conn_odata_quote(struct arena *a, const char *s);
+
+/* s percent-encoded for a query value: RFC 3986 unreserved characters kept,
+ * everything else (spaces too) as %XX. In a. */
+const char *conn_qenc(struct arena *a, const char *s);
+
+/* The transport part of a health check: after a request whose transport
+ * result is rc (AB_OK: an HTTP answer came), fill out's dns and tls steps
+ * (tls OK for https, skipped for http) and, on failure, a message naming
+ * what (e.g. "WATS") could not be reached with error (the client's text,
+ * may be NULL). Returns rc as a health check reports it: AB_OK, or the
+ * failure (an unknown outcome counts as a network failure). */
+enum ab_rc conn_health_transport(enum ab_rc rc, const char *error, bool https, const char *what,
+                                 struct arena *a, struct conn_health *out);
+
 /* The provider's answer r, secrets scrubbed (log_scrub) and cut to at most
  * max bytes, in arena a; NULL when there is no body. For conn_result.response
  * (what a dead letter shows a person). */

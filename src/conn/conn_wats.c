@@ -520,7 +520,7 @@ static enum ab_rc pull_assets_full(struct wats_ctx *w, const char *token, struct
     const char *q;
     int top = w->o.page_size;
     if (w->o.paging == CONN_WATS_PAGING_KEYSET && prev_last) {
-        const char *filter = arena_printf(a, "assetId gt %s", conn_wats_odata_quote(a, prev_last));
+        const char *filter = arena_printf(a, "assetId gt %s", conn_odata_quote(a, prev_last));
         q = conn_wats_odata_query(a, filter, "assetId", top, 0, NULL);
     } else {
         q = conn_wats_odata_query(a, NULL, "assetId", top,
@@ -543,9 +543,9 @@ static enum ab_rc pull_assets_full(struct wats_ctx *w, const char *token, struct
     }
     asset_records(w, arr, NULL, a, out);
     if ((int)n >= top) {
-        out->next_page_token = arena_printf(a, "f|%lld|%s|%s|%s", skip + (long long)n,
-                                            first ? conn_wats_qenc(a, first) : "",
-                                            last ? conn_wats_qenc(a, last) : "", wm);
+        out->next_page_token =
+            arena_printf(a, "f|%lld|%s|%s|%s", skip + (long long)n,
+                         first ? conn_qenc(a, first) : "", last ? conn_qenc(a, last) : "", wm);
     } else {
         out->new_watermark = wm;
     }
@@ -573,7 +573,7 @@ static enum ab_rc lookup_changed(struct wats_ctx *w, const char **serials, size_
         size_t k;
         for (k = i; k < ns && k < i + batch; k++) {
             const char *one =
-                arena_printf(a, "serialNumber eq %s", conn_wats_odata_quote(a, serials[k]));
+                arena_printf(a, "serialNumber eq %s", conn_odata_quote(a, serials[k]));
             filter = filter ? arena_printf(a, "%s or %s", filter, one) : one;
         }
         json_t *arr;
@@ -593,10 +593,9 @@ static enum ab_rc lookup_changed(struct wats_ctx *w, const char **serials, size_
                     continue;
                 struct wans sa;
                 json_t *o;
-                rc = get_json(
-                    w, "/Asset/Status",
-                    arena_printf(a, "serialNumber=%s&translate=false", conn_wats_qenc(a, sn)),
-                    false, NULL, a, &o, &sa);
+                rc = get_json(w, "/Asset/Status",
+                              arena_printf(a, "serialNumber=%s&translate=false", conn_qenc(a, sn)),
+                              false, NULL, a, &o, &sa);
                 if (rc == AB_EAUTH)
                     return rc;
                 st[j] = rc ? NULL : o; /* no status: the derived one stands */
@@ -871,7 +870,7 @@ static enum ab_rc get_asset(struct wats_ctx *w, const char *serial, const char *
     *asset = NULL;
     json_t *arr;
     struct wans ans;
-    const char *filter = arena_printf(a, "serialNumber eq %s", conn_wats_odata_quote(a, serial));
+    const char *filter = arena_printf(a, "serialNumber eq %s", conn_odata_quote(a, serial));
     enum ab_rc rc = get_json(w, "/Asset", conn_wats_odata_query(a, filter, NULL, 1, 0, NULL), true,
                              corr, a, &arr, &ans);
     if (rc) {
@@ -925,7 +924,7 @@ static enum ab_rc asset_type_of(struct wats_ctx *w, const char *serial, const ch
 
 static const char *ident_query(struct arena *a, const char *serial)
 {
-    return arena_printf(a, "serialNumber=%s", conn_wats_qenc(a, serial));
+    return arena_printf(a, "serialNumber=%s", conn_qenc(a, serial));
 }
 
 /* Perform one write and fill out from its answer. */
@@ -1105,19 +1104,19 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
         conn_wats_time_format(due, w->o.send_dates, w->o.naive_offset_min, nb);
         const char *q =
             arena_printf(a, "%s&%s=%s&%s=%s", ident_query(a, sn), w->o.external_from_param,
-                         conn_wats_qenc(a, db), w->o.external_to_param, conn_wats_qenc(a, nb));
+                         conn_qenc(a, db), w->o.external_to_param, conn_qenc(a, nb));
         if (c)
-            q = arena_printf(a, "%s&comment=%s", q, conn_wats_qenc(a, c));
+            q = arena_printf(a, "%s&comment=%s", q, conn_qenc(a, c));
         do_write(w, "POST", arena_printf(a, "/Asset/%s/External", kind), q, NULL, item, a, out);
         return;
     }
     const char *q = ident_query(a, sn);
     if (done != INT64_MIN) {
         conn_wats_time_format(done, w->o.send_dates, w->o.naive_offset_min, db);
-        q = arena_printf(a, "%s&dateTime=%s", q, conn_wats_qenc(a, db));
+        q = arena_printf(a, "%s&dateTime=%s", q, conn_qenc(a, db));
     }
     if (c)
-        q = arena_printf(a, "%s&comment=%s", q, conn_wats_qenc(a, c));
+        q = arena_printf(a, "%s&comment=%s", q, conn_qenc(a, c));
     do_write(w, "POST", arena_printf(a, "/Asset/%s", kind), q, NULL, item, a, out);
     if (out->outcome != CONN_OK || due == INT64_MIN)
         return;
@@ -1286,7 +1285,7 @@ static enum ab_rc log_has(struct wats_ctx *w, const char *sn, int type, const ch
                           struct arena *a, enum conn_resolution *out)
 {
     const char *filter =
-        arena_printf(a, "serialNumber eq %s and type eq %d", conn_wats_odata_quote(a, sn), type);
+        arena_printf(a, "serialNumber eq %s and type eq %d", conn_odata_quote(a, sn), type);
     json_t *arr;
     struct wans ans;
     if (get_json(w, "/Asset/Log", conn_wats_odata_query(a, filter, "date desc", 50, 0, NULL), true,
@@ -1641,19 +1640,9 @@ static enum ab_rc wats_health(void *ctx, struct arena *a, struct conn_health *ou
     struct wcall c = {.method = "GET", .path = "/Asset/Types", .query = "$top=1"};
     struct wans ans;
     wats_do(w, &c, a, &ans);
-    if (ans.rc != AB_OK) {
-        if (ans.rc == AB_EAUTH) {
-            out->dns = CONN_CHECK_OK;
-            out->tls = CONN_CHECK_FAILED;
-        } else {
-            out->dns = CONN_CHECK_FAILED;
-        }
-        out->message = arena_printf(a, "cannot reach WATS: %s",
-                                    ans.resp.error ? ans.resp.error : ab_rc_name(ans.rc));
-        return ans.rc == AB_EUNKNOWN ? AB_ENETWORK : ans.rc;
-    }
-    out->dns = CONN_CHECK_OK;
-    out->tls = w->https ? CONN_CHECK_OK : CONN_CHECK_SKIPPED;
+    enum ab_rc trc = conn_health_transport(ans.rc, ans.resp.error, w->https, "WATS", a, out);
+    if (trc)
+        return trc;
     int s = ans.resp.status;
     if (s == 401 || s == 403) {
         out->auth = CONN_CHECK_FAILED;

@@ -159,13 +159,6 @@ const char *conn_wats_type_to_canonical(const char *type_name);
 
 /* ---- OData, dates ------------------------------------------------------------- */
 
-/* An OData string literal: 'value' with single quotes doubled. In a. */
-const char *conn_wats_odata_quote(struct arena *a, const char *s);
-
-/* Percent-encode s for a query value (spaces as %20, RFC 3986 unreserved
- * kept). In a. */
-const char *conn_wats_qenc(struct arena *a, const char *s);
-
 /* The encoded query string of an OData list request: $filter (NULL: none),
  * $orderby (NULL: none), $top (<= 0: none), $skip (<= 0: none), $expand
  * (NULL: none), in that order. In a. */

@@ -215,52 +215,17 @@ const char *conn_wats_type_to_canonical(const char *type_name)
 
 /* ---- OData, query strings --------------------------------------------------------- */
 
-const char *conn_wats_odata_quote(struct arena *a, const char *s)
-{
-    size_t n = strlen(s), q = 0;
-    for (size_t i = 0; i < n; i++)
-        q += s[i] == '\'';
-    char *o = arena_alloc(a, n + q + 3), *p = o;
-    *p++ = '\'';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\'')
-            *p++ = '\'';
-        *p++ = s[i];
-    }
-    *p++ = '\'';
-    *p = '\0';
-    return o;
-}
-
-const char *conn_wats_qenc(struct arena *a, const char *s)
-{
-    size_t n = strlen(s);
-    char *o = arena_alloc(a, n * 3 + 1), *p = o;
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (isalnum(*c) || *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-            *p++ = (char)*c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[*c >> 4];
-            *p++ = hex[*c & 15];
-        }
-    }
-    *p = '\0';
-    return o;
-}
-
 const char *conn_wats_odata_query(struct arena *a, const char *filter, const char *orderby, int top,
                                   long long skip, const char *expand)
 {
     const char *q = "";
     const char *sep = "";
     if (filter) {
-        q = arena_printf(a, "%s%s$filter=%s", q, sep, conn_wats_qenc(a, filter));
+        q = arena_printf(a, "%s%s$filter=%s", q, sep, conn_qenc(a, filter));
         sep = "&";
     }
     if (orderby) {
-        q = arena_printf(a, "%s%s$orderby=%s", q, sep, conn_wats_qenc(a, orderby));
+        q = arena_printf(a, "%s%s$orderby=%s", q, sep, conn_qenc(a, orderby));
         sep = "&";
     }
     if (top > 0) {
@@ -272,7 +237,7 @@ const char *conn_wats_odata_query(struct arena *a, const char *filter, const cha
         sep = "&";
     }
     if (expand)
-        q = arena_printf(a, "%s%s$expand=%s", q, sep, conn_wats_qenc(a, expand));
+        q = arena_printf(a, "%s%s$expand=%s", q, sep, conn_qenc(a, expand));
     return q;
 }
 

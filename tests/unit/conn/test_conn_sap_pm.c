@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conn/conn_sap_pm.h"
+#include "conn/conn_util.h"
 #include "model/work_order.h"
 
 static json_t *parse(const char *s)
@@ -63,8 +64,8 @@ static void test_times(void **state)
     char day[11];
     conn_sap_pm_day(1492098664000LL, day);
     assert_string_equal(day, "2017-04-13");
-    assert_string_equal(conn_sap_pm_quote(a, "O'Brien"), "'O''Brien'");
-    assert_string_equal(conn_sap_pm_qenc(a, "a b'"), "a%20b%27");
+    assert_string_equal(conn_odata_quote(a, "O'Brien"), "'O''Brien'");
+    assert_string_equal(conn_qenc(a, "a b'"), "a%20b%27");
     arena_free(a);
 }
 

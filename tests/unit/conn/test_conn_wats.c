@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "conn/conn.h"
+#include "conn/conn_util.h"
 #include "conn/conn_wats.h"
 #include "core/clock.h"
 #include "core/timefmt.h"
@@ -137,9 +138,9 @@ static void test_odata(void **state)
 {
     (void)state;
     struct arena *a = arena_new(0, 0);
-    assert_string_equal(conn_wats_odata_quote(a, "O'Brien"), "'O''Brien'");
-    assert_string_equal(conn_wats_odata_quote(a, ""), "''");
-    assert_string_equal(conn_wats_qenc(a, "a b&c=d'"), "a%20b%26c%3Dd%27");
+    assert_string_equal(conn_odata_quote(a, "O'Brien"), "'O''Brien'");
+    assert_string_equal(conn_odata_quote(a, ""), "''");
+    assert_string_equal(conn_qenc(a, "a b&c=d'"), "a%20b%26c%3Dd%27");
     assert_string_equal(
         conn_wats_odata_query(a, "serialNumber eq 'X 1'", "assetId", 1000, 2000, NULL),
         "$filter=serialNumber%20eq%20%27X%201%27&$orderby=assetId&$top=1000&$"
