@@ -566,14 +566,14 @@ static const char *comparison(struct parser *p, const struct operand *l, const c
         const struct operand *o = l->kind == O_NULL ? r : l;
         if (o->kind == O_NULL)
             return strcmp(op, "eq") == 0 ? "1" : "0";
+        if (strcmp(op, "eq") != 0 && strcmp(op, "ne") != 0)
+            return "0"; /* an ordering against null is never true (and binds nothing) */
         const char *sql = emit(p, o);
         if (!sql)
             return NULL;
         if (strcmp(op, "eq") == 0)
             return arena_printf(p->a, "(%s IS NULL)", sql);
-        if (strcmp(op, "ne") == 0)
-            return arena_printf(p->a, "(%s IS NOT NULL)", sql);
-        return "0"; /* an ordering against null is never true */
+        return arena_printf(p->a, "(%s IS NOT NULL)", sql);
     }
     if (l->kind == O_LIT && r->kind == O_LIT) {
         fail(p, l->pos, "a comparison needs a property on one side");

@@ -77,6 +77,15 @@ static void test_filters_select_rows(void **state)
     assert_string_equal(select_serials(a, "runningCount gt 100"), "O'Neil");
     assert_string_equal(select_serials(a, "not (runningCount gt 100)"), "FX-1,DMM-3");
     assert_string_equal(select_serials(a, "runningCount eq null"), "DMM-3");
+    /* an ordering against null is never true and binds nothing (found by
+     * the fuzzer: the literal's parameter was bound without its mark) */
+    assert_string_equal(select_serials(a, "null gt 'a'"), "");
+    assert_string_equal(select_serials(a, "runningCount lt null or serialNumber eq 'FX-1'"),
+                        "FX-1");
+    struct odata_sql nq;
+    char nerr[ODATA_ERR_MAX];
+    assert_int_equal(compile(a, "'a' le null", &nq, nerr), AB_OK);
+    assert_int_equal(nq.n_params, 0);
     assert_string_equal(select_serials(a, "runningCount ne null and interval ge 1.5"), "FX-1");
     assert_string_equal(select_serials(a, "interval lt 2 or interval gt 20"), "FX-1,DMM-3");
     assert_string_equal(select_serials(a, "typeId eq FC48E41D-6276-4BF0-83F2-FA8AF9AAB91A"),
