@@ -24,6 +24,7 @@
 #include "client/client.h"
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/crash.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "model/asset.h"
@@ -333,6 +334,8 @@ static enum ab_rc page_job_fn(struct store_tx *tx, void *arg)
                 return rc;
             continue;
         }
+        if (i == j->page->n_records / 2)
+            crash_point("pull.mid_page"); /* half a page written, uncommitted */
         struct store_record rec = sync_record_of(tenant, provider, j->entity, cr);
         struct store_upsert_result res;
         rc = store_record_upsert(tx, &rec, j->a, &res);
@@ -496,6 +499,7 @@ enum ab_rc sync_pull_pass(struct prov *p, struct ent_sched *es, bool full, int m
             arena_free(a);
             break;
         }
+        crash_point("pull.after_page"); /* a page committed, the next not pulled */
         done++;
         records += (int64_t)page.n_records;
         count(&p->counters.pulled, (int64_t)page.n_records);
@@ -637,6 +641,8 @@ static enum ab_rc wo_sync_state(struct store_tx *tx, const struct outcome_job *j
 
 static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
 {
+    if (((const struct outcome_job *)arg)->kind == OUT_COMPLETE)
+        crash_point("outbox.before_done"); /* delivered; the done row not written */
     enum ab_rc rc = outcome_fn(tx, arg);
     if (!rc)
         rc = wo_sync_state(tx, arg);
@@ -1023,6 +1029,7 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
 
     struct conn_result res;
     enum ab_rc rc = conn_push(p->ops, p->ctx, &ci, a, &res);
+    crash_point("outbox.after_send"); /* the provider answered; nothing recorded */
     if (rc == AB_EUNSUPPORTED && (strcmp(it->action, "record_calibration") == 0 ||
                                   strcmp(it->action, "push_reading") == 0)) {
         /* fanned out to every linked provider: one that does not take it
