@@ -33,18 +33,22 @@ struct client; /* src/client/client.h: the provider's HTTP client */
 
 /* ---- capabilities ----------------------------------------------------------- */
 
-#define CONN_CAP_PULL_ASSETS (1u << 0)        /* pull entity "asset" (and "asset_type") */
-#define CONN_CAP_PULL_METERS (1u << 1)        /* pull entities "meter", "reading" */
-#define CONN_CAP_PULL_PLANS (1u << 2)         /* pull entity "maintenance_plan" */
-#define CONN_CAP_PULL_WORK_ORDERS (1u << 3)   /* pull entities "work_order", "notification" */
-#define CONN_CAP_PULL_CALIBRATION (1u << 4)   /* pull entity "calibration" */
-#define CONN_CAP_PUSH_READINGS (1u << 5)      /* push action "push_reading" */
-#define CONN_CAP_OPEN_REQUEST (1u << 6)       /* push action "open_request" */
-#define CONN_CAP_UPDATE_WORK_ORDER (1u << 7)  /* push action "update_work_order" */
-#define CONN_CAP_RECORD_CALIBRATION (1u << 8) /* push action "record_calibration" */
-#define CONN_CAP_WEBHOOKS_IN (1u << 9)        /* the provider calls us (webhooks) */
-#define CONN_CAP_ATTACHMENTS (1u << 10)       /* push action "attachment" */
-#define CONN_CAP_PULL_REPORTS (1u << 11)      /* pull entity "report": test reports' asset uses */
+#define CONN_CAP_PULL_ASSETS (1u << 0)         /* pull entity "asset" (and "asset_type") */
+#define CONN_CAP_PULL_METERS (1u << 1)         /* pull entities "meter", "reading" */
+#define CONN_CAP_PULL_PLANS (1u << 2)          /* pull entity "maintenance_plan" */
+#define CONN_CAP_PULL_WORK_ORDERS (1u << 3)    /* pull entities "work_order", "notification" */
+#define CONN_CAP_PULL_CALIBRATION (1u << 4)    /* pull entity "calibration" */
+#define CONN_CAP_PUSH_READINGS (1u << 5)       /* push action "push_reading" */
+#define CONN_CAP_OPEN_REQUEST (1u << 6)        /* push action "open_request" */
+#define CONN_CAP_UPDATE_WORK_ORDER (1u << 7)   /* push action "update_work_order" */
+#define CONN_CAP_RECORD_CALIBRATION (1u << 8)  /* push action "record_calibration" */
+#define CONN_CAP_WEBHOOKS_IN (1u << 9)         /* the provider calls us (webhooks) */
+#define CONN_CAP_ATTACHMENTS (1u << 10)        /* push action "attachment" */
+#define CONN_CAP_PULL_REPORTS (1u << 11)       /* pull entity "report": test reports' asset uses */
+#define CONN_CAP_WRITE_ASSETS (1u << 12)       /* push actions "upsert_asset", "set_state" */
+#define CONN_CAP_ASSET_LOG (1u << 13)          /* push action "asset_message" */
+#define CONN_CAP_RESET_COUNT (1u << 14)        /* push action "reset_running_count" */
+#define CONN_CAP_RECORD_MAINTENANCE (1u << 15) /* push action "record_maintenance" */
 
 /* The capability needed to pull entity (a config_entity_names value), or 0
  * when no capability covers it. */
@@ -82,6 +86,11 @@ static inline unsigned conn_action_cap(const char *action)
         {"update_work_order", CONN_CAP_UPDATE_WORK_ORDER},
         {"record_calibration", CONN_CAP_RECORD_CALIBRATION},
         {"attachment", CONN_CAP_ATTACHMENTS},
+        {"upsert_asset", CONN_CAP_WRITE_ASSETS},
+        {"set_state", CONN_CAP_WRITE_ASSETS},
+        {"asset_message", CONN_CAP_ASSET_LOG},
+        {"reset_running_count", CONN_CAP_RESET_COUNT},
+        {"record_maintenance", CONN_CAP_RECORD_MAINTENANCE},
     };
     for (size_t i = 0; action && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(map[i].name, action) == 0)

@@ -15,7 +15,8 @@
  *                      "asset use" record per asset of a report
  *   push   push_reading        absolute totals (Count?totalCount= or SetTotalCount)
  *          record_calibration  Calibration|Maintenance[/External], due-date check
- *          record_maintenance, upsert_asset, set_state, asset_message
+ *          record_maintenance, upsert_asset, set_state, asset_message,
+ *          reset_running_count (ResetRunningCount)
  *   resolve  absolute and create-or-update calls are safe to resend; log
  *            entries are looked up by the idempotency key in their comment.
  *
@@ -1160,6 +1161,18 @@ static void push_done(struct wats_ctx *w, const struct conn_item *item, bool mai
     }
 }
 
+/* The WATS type register_types names for a canonical asset type, or NULL. */
+static const char *register_type(const struct wats_ctx *w, const char *type, struct arena *a)
+{
+    size_t n = type ? strlen(type) : 0;
+    for (size_t i = 0; n && i < w->o.register_types.n; i++) {
+        const char *e = w->o.register_types.v[i];
+        if (e && strncmp(e, type, n) == 0 && e[n] == '=' && e[n + 1])
+            return arena_strdup(a, e + n + 1);
+    }
+    return NULL;
+}
+
 static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct arena *a,
                        struct conn_result *out)
 {
@@ -1172,6 +1185,8 @@ static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct 
         const char *name = conn_jstr(p, "wats_type");
         if (!name)
             name = conn_jstr(at, "wats_type_name");
+        if (!name)
+            name = register_type(w, conn_jstr(p, "type"), a);
         if (!name)
             name = w->o.default_type;
         struct conn_wats_type t;
@@ -1247,6 +1262,21 @@ static void push_message(struct wats_ctx *w, const struct conn_item *item, struc
     do_write(w, "POST", "/Asset/Message", ident_query(a, sn), body, item, a, out);
 }
 
+/* Running count back to 0 (after a calibration or maintenance done
+ * elsewhere, where the rules say so): POST Asset/ResetRunningCount. */
+static void push_reset(struct wats_ctx *w, const struct conn_item *item, struct arena *a,
+                       struct conn_result *out)
+{
+    const char *sn = asset_of(item, out);
+    if (!sn)
+        return;
+    const char *q = ident_query(a, sn);
+    const char *comment = conn_jstr(item->payload, "comment");
+    if (comment)
+        q = arena_printf(a, "%s&comment=%s", q, conn_qenc(a, comment));
+    do_write(w, "POST", "/Asset/ResetRunningCount", q, NULL, item, a, out);
+}
+
 static enum ab_rc wats_push(void *ctx, const struct conn_item *item, struct arena *a,
                             struct conn_result *out)
 {
@@ -1271,6 +1301,8 @@ static enum ab_rc wats_push(void *ctx, const struct conn_item *item, struct aren
         push_state(w, item, a, out);
     else if (strcmp(act, "asset_message") == 0)
         push_message(w, item, a, out);
+    else if (strcmp(act, "reset_running_count") == 0)
+        push_reset(w, item, a, out);
     else
         conn_fail(out, CONN_PERMANENT, "unsupported",
                   "the WATS connector cannot perform this action");
@@ -1312,9 +1344,11 @@ static enum ab_rc wats_resolve(void *ctx, const struct conn_item *item, struct a
     const char *act = item->action ? item->action : "";
     const json_t *p = item->payload;
     /* absolute totals, states and create-or-update by serial number: sending
-     * again has no second effect */
+     * again has no second effect; a reset sent again (it is queued only
+     * right after a completed calibration or maintenance) at most drops the
+     * uses counted in between */
     if (strcmp(act, "push_reading") == 0 || strcmp(act, "set_state") == 0 ||
-        strcmp(act, "upsert_asset") == 0) {
+        strcmp(act, "upsert_asset") == 0 || strcmp(act, "reset_running_count") == 0) {
         *out = CONN_RESOLVED_NOT_FOUND;
         return AB_OK;
     }
@@ -1516,6 +1550,7 @@ enum ab_rc conn_wats_init_with(const struct config_provider *cfg, struct client 
     w->o.default_type = opts->default_type ? arena_strdup(s, opts->default_type) : NULL;
     copy_types(s, &w->o.reports_count_usage, &opts->reports_count_usage);
     copy_types(s, &w->o.calibration_external, &opts->calibration_external);
+    copy_types(s, &w->o.register_types, &opts->register_types);
     copy_types(s, &w->o.maintenance_external, &opts->maintenance_external);
     copy_meters(s, &w->o, opts, cfg);
     if (w->o.page_size <= 0)
@@ -1601,6 +1636,7 @@ static void opts_from_config(const struct config_provider *cfg, struct conn_wats
     o->retry_cap_ms = c->retry_cap_ms;
     o->server_version = c->server_version;
     o->default_type = c->default_type;
+    o->register_types = (struct conn_wats_types){c->register_types.v, c->register_types.n};
     if (c->requests_per_minute > 0)
         o->requests_per_minute = c->requests_per_minute;
     else if (cfg->rate_limit.requests_per_second > 0)
@@ -1679,7 +1715,8 @@ const struct conn_ops conn_wats = {
     CONN_ABI_V1, /* abi */
     "wats",      /* name: provider type "wats" */
     CONN_CAP_PULL_ASSETS | CONN_CAP_PULL_REPORTS | CONN_CAP_PUSH_READINGS |
-        CONN_CAP_RECORD_CALIBRATION, /* caps */
+        CONN_CAP_RECORD_CALIBRATION | CONN_CAP_RECORD_MAINTENANCE | CONN_CAP_WRITE_ASSETS |
+        CONN_CAP_ASSET_LOG | CONN_CAP_RESET_COUNT, /* caps */
     wats_init,      /* init: Basic token, base URL (/api appended unless present), defaults */
     wats_cleanup,   /* cleanup */
     wats_health,    /* health: authenticated type list, then /api/App/Version */

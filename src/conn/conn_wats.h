@@ -101,6 +101,9 @@ struct conn_wats_opts {
     int64_t types_ttl_ms;           /* re-read asset types after this; default 5 min */
     const char *server_version;     /* skip /api/App/Version and assume this (NULL: ask) */
     const char *default_type;       /* WATS type name for assets pushed without one (NULL) */
+    /* "asset_type=WATS type name" pairs: the type of an asset pushed without
+     * one, by its canonical type, before default_type */
+    struct conn_wats_types register_types;
     const struct conn_wats_meter *meters; /* hub meters pushed here; init fills them from
                                              usage.meters when n_meters is 0 */
     size_t n_meters;

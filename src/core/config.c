@@ -1193,6 +1193,12 @@ static const struct conf_entry wats_entries[] = {
      .type = CONF_STRING,
      .offset = WATS_OFF(default_type),
      .doc = "WATS asset type name for assets pushed without one"},
+    {.name = "register_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = WATS_OFF(register_types),
+     .doc = "\"asset_type=WATS type name\" pairs for assets registered by the lifecycle rules"},
     CONF_END};
 
 static const struct conf_entry wats_map = {.name = "wats",
@@ -1730,6 +1736,27 @@ static const struct conf_entry rules_cal_entries[] = {
      .def = "false",
      .offset = OFF(config_rules_cal, apply_suggestions),
      .doc = "apply interval suggestions without approval (the tenant's policy)"},
+    {.name = "interval_usage",
+     .type = CONF_NUMBER,
+     .def = "0",
+     .check = check_nonnegative,
+     .offset = OFF(config_rules_cal, interval_usage),
+     .doc = "also due after this much use of usage_meter since the last calibration; 0: none"},
+    {.name = "usage_meter",
+     .type = CONF_STRING,
+     .def = "cycles",
+     .offset = OFF(config_rules_cal, usage_meter),
+     .doc = "meter type counting the use interval_usage is about"},
+    {.name = "lockout",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_cal, lockout),
+     .doc = "overdue: set the asset In Calibration in WATS until it is calibrated"},
+    {.name = "reset_running_count",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_cal, reset_running_count),
+     .doc = "a calibration completed elsewhere resets the WATS running count"},
     CONF_END};
 
 static const struct conf_entry rules_maint_entries[] = {
@@ -1755,6 +1782,11 @@ static const struct conf_entry rules_maint_entries[] = {
      .def = "true",
      .offset = OFF(config_rules_maint, open_request),
      .doc = "open a request in the maintenance system of record (else a hub work order)"},
+    {.name = "reset_running_count",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_maint, reset_running_count),
+     .doc = "maintenance completed elsewhere resets the WATS running count"},
     CONF_END};
 
 /* An override map: remember which keys it writes (bit i: key i of the
@@ -1845,6 +1877,66 @@ static void check_rules(struct conf_ctx *c, const struct conf_entry *e,
     }
 }
 
+static void check_window(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 1000))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 1000", path);
+}
+
+static const struct conf_entry rules_failure_rate_entries[] = {
+    {.name = "enabled",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_failure_rate, enabled),
+     .doc = "open a corrective request when a fixture's or instrument's failure rate rises"},
+    {.name = "window",
+     .type = CONF_INT,
+     .def = "20",
+     .check = check_window,
+     .offset = OFF(config_rules_failure_rate, window),
+     .doc = "judge the asset's last this many uses in test reports"},
+    {.name = "min_uses",
+     .type = CONF_INT,
+     .def = "10",
+     .check = check_window,
+     .offset = OFF(config_rules_failure_rate, min_uses),
+     .doc = "never judge fewer uses than this"},
+    {.name = "threshold_pct",
+     .type = CONF_NUMBER,
+     .def = "25",
+     .check = check_pct_below_100,
+     .offset = OFF(config_rules_failure_rate, threshold_pct),
+     .doc = "out of spec above this percentage of failed reports"},
+    {.name = "asset_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = OFF(config_rules_failure_rate, asset_types),
+     .doc = "asset types judged; default fixture and instrument"},
+    CONF_END};
+
+static const struct conf_entry rules_lifecycle_entries[] = {
+    {.name = "enabled",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules_lifecycle, enabled),
+     .doc = "register, move and retire in the other systems what the asset master system did"},
+    {.name = "reverse",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_lifecycle, reverse),
+     .doc = "carry changes made outside the asset master system of record too"},
+    {.name = "targets",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = OFF(config_rules_lifecycle, targets),
+     .doc = "providers written; default every provider whose connector can write assets"},
+    CONF_END};
+
 static const struct conf_entry rules_entries[] = {
     {.name = "evaluate_every",
      .type = CONF_DURATION,
@@ -1852,6 +1944,21 @@ static const struct conf_entry rules_entries[] = {
      .check = check_positive,
      .offset = OFF(config_rules, evaluate_every_ms),
      .doc = "every due date is re-evaluated on this schedule (changes at once)"},
+    {.name = "close_loop",
+     .type = CONF_BOOL,
+     .def = "true",
+     .offset = OFF(config_rules, close_loop),
+     .doc = "a request closed in the system of record records the work in the other systems"},
+    {.name = "failure_rate",
+     .type = CONF_MAP,
+     .entries = rules_failure_rate_entries,
+     .offset = OFF(config_rules, failure_rate),
+     .doc = "out-of-spec detection from test results (docs/rules.md)"},
+    {.name = "lifecycle",
+     .type = CONF_MAP,
+     .entries = rules_lifecycle_entries,
+     .offset = OFF(config_rules, lifecycle),
+     .doc = "asset lifecycle propagation (docs/rules.md)"},
     {.name = "calibration",
      .type = CONF_MAP,
      .entries = rules_cal_entries,

@@ -199,6 +199,9 @@ struct config_wats {
     int64_t retry_cap_ms;           /* default 10 s; not below retry_base */
     const char *server_version;     /* NULL (default): ask /api/App/Version */
     const char *default_type;       /* NULL (default): none */
+    /* "asset_type=WATS type name" pairs: the type of an asset registered in
+     * WATS by the lifecycle rules (else default_type) */
+    struct config_string_list register_types;
 };
 
 /* `providers.NAME.sap_pm`: the SAP PM connector's options for what the
@@ -294,16 +297,23 @@ struct config_rules_cal {
     int64_t suggest_min_days;    /* never suggest less than this many days; 30 */
     int64_t suggest_max_days;    /* never suggest more than this many days; 730 */
     bool apply_suggestions;      /* approve suggestions without a person; false */
-    unsigned set;                /* overrides: bit i = key i of the table was written */
+    /* usage: calibrate after this much use of usage_meter since the last
+     * calibration as well (whichever comes first); 0 (default): days only */
+    double interval_usage;
+    const char *usage_meter;  /* meter type counting the use; default "cycles" */
+    bool lockout;             /* overdue: the asset's state In Calibration in WATS; false */
+    bool reset_running_count; /* completed: reset the running count in WATS; false */
+    unsigned set;             /* overrides: bit i = key i of the table was written */
 };
 
 /* `rules.maintenance` (and its overrides). */
 struct config_rules_maint {
-    bool enabled;         /* evaluate maintenance plans; default true */
-    int64_t lead_time_ms; /* time plans fall due this long before next_due_at; 0 */
-    double lead_usage;    /* usage plans fall due this much before next_due_reading; 0 */
-    bool open_request;    /* open a request in the system of record; default true */
-    unsigned set;         /* overrides: bit i = key i of the table was written */
+    bool enabled;             /* evaluate maintenance plans; default true */
+    int64_t lead_time_ms;     /* time plans fall due this long before next_due_at; 0 */
+    double lead_usage;        /* usage plans fall due this much before next_due_reading; 0 */
+    bool open_request;        /* open a request in the system of record; default true */
+    bool reset_running_count; /* completed: reset the running count in WATS; false */
+    unsigned set;             /* overrides: bit i = key i of the table was written */
 };
 
 /* `rules.sites.NAME` / `rules.asset_types.NAME`: keys written here replace
@@ -327,8 +337,28 @@ struct config_rules_sla {
 };
 
 /* `tenants.T.rules`: what the rules engine (src/rules) watches. */
+/* `rules.failure_rate`: out-of-spec from test results (src/rules/condition.c). */
+struct config_rules_failure_rate {
+    bool enabled;                          /* default false */
+    int64_t window;                        /* judge the last this many uses; 20 */
+    int64_t min_uses;                      /* never judge fewer uses; 10 */
+    double threshold_pct;                  /* open a request above this failure rate; 25 */
+    struct config_string_list asset_types; /* judged asset types; default fixture, instrument */
+};
+
+/* `rules.lifecycle`: asset master changes carried to the other systems
+ * (src/rules/lifecycle.c). */
+struct config_rules_lifecycle {
+    bool enabled;                      /* default true */
+    bool reverse;                      /* changes made outside the system of record too; false */
+    struct config_string_list targets; /* providers written; default every able one */
+};
+
 struct config_rules {
     int64_t evaluate_every_ms; /* full evaluation on this schedule; default 1 m */
+    bool close_loop;           /* a closed request records the work done elsewhere; default true */
+    struct config_rules_failure_rate failure_rate;
+    struct config_rules_lifecycle lifecycle;
     struct config_rules_cal calibration;
     struct config_rules_maint maintenance;
     struct config_rules_sla sla;

@@ -12,13 +12,13 @@
 #include "model/model_int.h"
 
 static const char *const known_types[] = {
-    "asset.created",      "asset.updated",           "asset.moved",
-    "asset.retired",      "asset.missing_at_source", "meter.reading",
-    "calibration.due",    "calibration.overdue",     "calibration.completed",
-    "maintenance.due",    "maintenance.opened",      "maintenance.completed",
-    "work_order.created", "work_order.updated",      "work_order.completed",
-    "work_order.closed",  "attachment.added",        "sync.failed",
-    "mapping.exception",
+    "asset.created",         "asset.updated",           "asset.moved",
+    "asset.retired",         "asset.missing_at_source", "asset.out_of_spec",
+    "meter.reading",         "calibration.due",         "calibration.overdue",
+    "calibration.completed", "maintenance.due",         "maintenance.opened",
+    "maintenance.completed", "work_order.created",      "work_order.updated",
+    "work_order.completed",  "work_order.closed",       "attachment.added",
+    "sync.failed",           "mapping.exception",
 };
 
 bool model_event_type_known(const char *s)

@@ -29,6 +29,7 @@
 #include "model/work_order.h"
 #include "rules/due.h"
 #include "rules/rules.h"
+#include "rules/rules_int.h"
 #include "rules/suggest.h"
 #include "store/assets.h"
 #include "store/events.h"
@@ -37,37 +38,18 @@
 #include "store/synclog.h"
 #include "store/workorders.h"
 
-#define PAGE 200                  /* objects read per page of a scan */
-#define LOOKBACK_MS INT64_C(5000) /* changes committed late are still seen */
-#define ACTOR "rules"
+#define PAGE RULES_PAGE
+#define LOOKBACK_MS RULES_LOOKBACK_MS
+#define ACTOR RULES_ACTOR
 
-struct tenant_pass {
-    int64_t last_full;  /* INT64_MIN: never */
-    int64_t checkpoint; /* start of the last pass */
-};
-
-struct rules {
-    const struct config *cfg;
-    struct store *store;
-    struct rules_opts opts;
-    struct tenant_pass *tp; /* per tenant of cfg */
-    pthread_t th;
-    bool thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    bool force_full;
-    struct rules_stats stats;
-};
-
-static void count(struct rules *r, uint64_t *field, uint64_t n)
+void rules_count(struct rules *r, uint64_t *field, uint64_t n)
 {
     pthread_mutex_lock(&r->mu);
     *field += n;
     pthread_mutex_unlock(&r->mu);
 }
 
-static const char *fmt_time(struct arena *a, int64_t ms)
+const char *rules_fmt_time(struct arena *a, int64_t ms)
 {
     char b[TIME_RFC3339_MAX];
     if (ms == INT64_MIN)
@@ -78,17 +60,8 @@ static const char *fmt_time(struct arena *a, int64_t ms)
 
 /* ---- what is known of an asset ------------------------------------------------- */
 
-struct asset_ctx {
-    const char *ref;
-    const char *site;                   /* may be NULL */
-    const char *type;                   /* asset type name */
-    const char *sor[DOMAIN_COUNT];      /* provider owning the domain, or NULL */
-    const char *native[DOMAIN_COUNT];   /* the asset's native id there, or NULL */
-    bool sor_can_request[DOMAIN_COUNT]; /* that provider has a connector opening requests */
-};
-
-static enum ab_rc asset_load(struct store_read *rd, const struct config_tenant *t, const char *ref,
-                             struct arena *a, struct asset_ctx *out)
+enum ab_rc rules_asset_load(struct store_read *rd, const struct config_tenant *t, const char *ref,
+                            struct arena *a, struct rules_asset *out)
 {
     struct store_asset_row row;
     memset(out, 0, sizeof(*out));
@@ -98,11 +71,25 @@ static enum ab_rc asset_load(struct store_read *rd, const struct config_tenant *
     out->ref = arena_strdup(a, ref);
     out->site = row.asset.site;
     out->type = model_asset_type_name(row.asset.type);
+    out->status = model_asset_status_name(row.asset.status);
+    out->serial = row.asset.serial_number;
     struct store_link *links = NULL;
     size_t n = 0;
     rc = store_links_list(rd, t->name, ref, a, &links, &n);
     if (rc)
         return rc;
+    out->links = arena_zalloc(a, (n ? n : 1) * sizeof(*out->links));
+    for (size_t i = 0; i < n; i++) {
+        const struct config_provider *cp = config_provider(t, links[i].provider);
+        if (!cp)
+            continue; /* a provider no longer configured */
+        struct rules_link *l = &out->links[out->n_links++];
+        l->provider = links[i].provider;
+        l->native_id = links[i].native_id;
+        l->cfg = cp;
+        const struct conn_ops *ops = conn_find(cp->type);
+        l->caps = ops ? ops->caps : 0;
+    }
     for (int d = 0; d < DOMAIN_COUNT; d++) {
         const char *p = config_system_of_record(t, out->site, (enum domain)d);
         const struct config_provider *cp = config_provider(t, p);
@@ -119,33 +106,6 @@ static enum ab_rc asset_load(struct store_read *rd, const struct config_tenant *
 
 /* ---- what a transition does (inside the write job) ------------------------------ */
 
-struct request {
-    bool open;           /* open a request with this transition */
-    enum domain domain;  /* DOMAIN_CALIBRATION or DOMAIN_MAINTENANCE */
-    const char *kind;    /* "calibration" or "maintenance" */
-    const char *rule_id; /* "calibration" or the plan id */
-    const char *plan_id; /* NULL for calibration */
-    const char *reason;  /* "due_soon", "overdue", "due", "usage" */
-    int64_t due_at;      /* INT64_MIN when unknown */
-    const char *title, *description;
-};
-
-struct transition {
-    struct rules *r;
-    const struct config_tenant *t;
-    const struct asset_ctx *asset; /* NULL for sla / sync_lag */
-    struct store_rule_state next;  /* the state to record (request_key filled here) */
-    /* decided in the job against the stored row: */
-    const char *events[2]; /* event types emitted on entering rank 1 and 2 (one: rank 2) */
-    json_t *payload;       /* event payload (borrowed) */
-    const char *subject;   /* event subject */
-    struct request req;
-    struct arena *a;
-    /* results */
-    unsigned n_events;
-    bool requested, hub_wo;
-};
-
 /* Rank of a state name (ok < due_soon < overdue; due, breached and lagging
  * rank like overdue). */
 static int rank(const char *s)
@@ -157,13 +117,16 @@ static int rank(const char *s)
     return 2;
 }
 
-static enum ab_rc open_hub_work_order(struct store_tx *tx, struct transition *x, const char **key)
+enum ab_rc rules_open_hub_work_order(struct store_tx *tx, struct rules_transition *x,
+                                     const char **key)
 {
     struct model_work_order wo;
     memset(&wo, 0, sizeof(wo));
     wo.provider_id = MODEL_PROVIDER_HUB;
     wo.asset_ref = x->asset->ref;
-    wo.type = x->req.domain == DOMAIN_CALIBRATION ? MODEL_WO_CALIBRATION : MODEL_WO_PREVENTIVE;
+    wo.type = str_eq(x->req.type, "corrective")     ? MODEL_WO_CORRECTIVE
+              : x->req.domain == DOMAIN_CALIBRATION ? MODEL_WO_CALIBRATION
+                                                    : MODEL_WO_PREVENTIVE;
     wo.common_status = MODEL_WO_OPEN;
     wo.priority = str_eq(x->req.reason, "overdue") ? MODEL_PRIORITY_HIGH : MODEL_PRIORITY_MEDIUM;
     wo.notes = arena_printf(x->a, "%s\n%s", x->req.title, x->req.description);
@@ -184,22 +147,23 @@ static enum ab_rc open_hub_work_order(struct store_tx *tx, struct transition *x,
     return AB_OK;
 }
 
-static enum ab_rc open_request(struct store_tx *tx, struct transition *x, const char *occurrence)
+static enum ab_rc open_request(struct store_tx *tx, struct rules_transition *x,
+                               const char *occurrence)
 {
-    const struct asset_ctx *as = x->asset;
+    const struct rules_asset *as = x->asset;
     enum domain d = x->req.domain;
     const char *key =
         arena_printf(x->a, "rule:%s:%s:%s:%s", x->req.kind, as->ref, x->req.rule_id, occurrence);
     if (!as->sor[d] || !as->sor_can_request[d] || !as->native[d])
-        return open_hub_work_order(tx, x, &x->next.request_key);
+        return rules_open_hub_work_order(tx, x, &x->next.request_key);
     json_t *p = json_object();
     json_object_set_new(p, "asset_ref", json_string(as->ref));
     json_object_set_new(p, "asset_native_id", json_string(as->native[d]));
     if (as->site)
         json_object_set_new(p, "site", json_string(as->site));
-    json_object_set_new(p, "type", json_string(x->req.kind));
+    json_object_set_new(p, "type", json_string(x->req.type ? x->req.type : x->req.kind));
     json_object_set_new(p, "reason", json_string(x->req.reason));
-    const char *due = fmt_time(x->a, x->req.due_at);
+    const char *due = rules_fmt_time(x->a, x->req.due_at);
     if (due) {
         json_object_set_new(p, "due_at", json_string(due));
         json_object_set_new(p, "sla_due_at", json_string(due));
@@ -237,12 +201,21 @@ static enum ab_rc open_request(struct store_tx *tx, struct transition *x, const 
     return AB_OK;
 }
 
+/* Whether the stored row cur holds a request not closed yet: it stays the
+ * one request of its (asset, kind, rule) until it is closed, whatever the
+ * occurrences in between. */
+static bool request_open(const struct store_rule_state *cur, bool found)
+{
+    return found && cur->request_key && cur->request_closed_at == INT64_MIN;
+}
+
 /* Whether recording x over the stored row cur would change nothing. */
-static bool unchanged(const struct transition *x, const struct store_rule_state *cur, bool found)
+static bool unchanged(const struct rules_transition *x, const struct store_rule_state *cur,
+                      bool found)
 {
     bool same = found && str_eq(cur->occurrence, x->next.occurrence);
     const char *prev = same ? cur->state : "ok";
-    const char *key = same ? cur->request_key : NULL;
+    const char *key = same || request_open(cur, found) ? cur->request_key : NULL;
     if (!found && rank(x->next.state) == 0 && !x->req.open)
         return false; /* record the first occurrence seen */
     return same && str_eq(prev, x->next.state) && !(x->req.open && !key);
@@ -252,7 +225,7 @@ static bool unchanged(const struct transition *x, const struct store_rule_state 
  * means, open the request, record the row. */
 static enum ab_rc transition_job(struct store_tx *tx, void *arg)
 {
-    struct transition *x = arg;
+    struct rules_transition *x = arg;
     struct store_rule_state cur;
     bool found;
     x->n_events = 0;
@@ -265,7 +238,9 @@ static enum ab_rc transition_job(struct store_tx *tx, void *arg)
     const char *prev = same ? cur.state : "ok";
     if (unchanged(x, &cur, found))
         return AB_OK; /* nothing new */
-    x->next.request_key = same ? cur.request_key : NULL;
+    bool carried = same || request_open(&cur, found);
+    x->next.request_key = carried ? cur.request_key : NULL;
+    x->next.request_closed_at = carried ? cur.request_closed_at : INT64_MIN;
     int from = rank(prev), to = rank(x->next.state);
     for (int i = 0; i < 2 && x->events[i]; i++) {
         /* events[i] marks entering rank i + 1 (or the only event: rank 2);
@@ -283,10 +258,15 @@ static enum ab_rc transition_job(struct store_tx *tx, void *arg)
         if (rc)
             return rc;
     }
+    if (x->lockout || to == 0) {
+        rc = rules_lockout_apply(tx, x, from, to);
+        if (rc)
+            return rc;
+    }
     return store_rule_state_put(tx, x->t->name, &x->next);
 }
 
-static enum ab_rc run_transition(struct transition *x)
+enum ab_rc rules_run_transition(struct rules_transition *x)
 {
     /* most evaluations change nothing: look before queueing a write job */
     struct store_read *rd;
@@ -302,17 +282,17 @@ static enum ab_rc run_transition(struct transition *x)
         return AB_OK;
     rc = store_write(x->r->store, transition_job, x, NULL);
     if (rc) {
-        count(x->r, &x->r->stats.errors, 1);
+        rules_count(x->r, &x->r->stats.errors, 1);
         log_warn(NULL, "rules: evaluation failed; retried on the next pass",
                  LOG_STR("tenant", x->t->name), LOG_STR("kind", x->next.kind),
                  LOG_STR("subject", x->next.subject), LOG_STR("error", ab_rc_name(rc)));
         return rc;
     }
-    count(x->r, &x->r->stats.events, x->n_events);
+    rules_count(x->r, &x->r->stats.events, x->n_events);
     if (x->requested)
-        count(x->r, &x->r->stats.requests, 1);
+        rules_count(x->r, &x->r->stats.requests, 1);
     if (x->hub_wo)
-        count(x->r, &x->r->stats.hub_work_orders, 1);
+        rules_count(x->r, &x->r->stats.hub_work_orders, 1);
     return AB_OK;
 }
 
@@ -349,13 +329,13 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
 {
     struct arena *a = arena_new(16384, 16u << 20);
     struct store_read *rd = NULL;
-    struct asset_ctx as = {0};
+    struct rules_asset as = {0};
     struct store_object *objs = NULL;
     size_t n = 0;
     bool more = false;
     enum ab_rc rc = store_read_begin(r->store, &rd);
     if (!rc)
-        rc = asset_load(rd, t, asset_ref, a, &as);
+        rc = rules_asset_load(rd, t, asset_ref, a, &as);
     if (!rc) {
         struct store_object_filter f = {.kind = STORE_KIND_CALIBRATION,
                                         .asset_ref = asset_ref,
@@ -387,8 +367,8 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
         return AB_OK; /* no due date known */
     }
     enum model_due_state st = rules_cal_state(due, soon, now);
-    const char *occ = fmt_time(a, due);
-    struct transition x;
+    const char *occ = rules_fmt_time(a, due);
+    struct rules_transition x;
     memset(&x, 0, sizeof(x));
     x.r = r;
     x.t = t;
@@ -401,10 +381,11 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
     x.next.state = model_due_state_name(st);
     x.events[0] = "calibration.due";
     x.events[1] = "calibration.overdue";
+    x.lockout = rcfg.lockout;
     x.subject = arena_printf(a, "asset/%s", as.ref);
     json_t *payload =
         json_pack("{s:s, s:s, s:s, s:s, s:s}", "asset_ref", as.ref, "due_at", occ, "due_soon_at",
-                  fmt_time(a, soon), "due_state", x.next.state, "calibration_id", o->id);
+                  rules_fmt_time(a, soon), "due_state", x.next.state, "calibration_id", o->id);
     if (as.site)
         json_object_set_new(payload, "site", json_string(as.site));
     const char *pid = json_string_value(json_object_get(o->doc, "provider_id"));
@@ -423,7 +404,7 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
     x.req.description = arena_printf(
         a, "Calibration of %s%s%s is due at %s (state %s). Opened by the assetbridge rules.",
         as.ref, as.site ? " at " : "", as.site ? as.site : "", occ, x.next.state);
-    rc = run_transition(&x);
+    rc = rules_run_transition(&x);
     json_decref(payload);
     arena_free(a);
     return rc;
@@ -441,13 +422,13 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
         return AB_OK; /* condition plans are raised by condition rules, not here */
     struct arena *a = arena_new(16384, 16u << 20);
     struct store_read *rd = NULL;
-    struct asset_ctx as = {0};
+    struct rules_asset as = {0};
     double reading = NAN;
     const char *unit = json_string_value(json_object_get(doc, "interval_unit"));
     bool usage = str_eq(trigger, "usage");
     enum ab_rc rc = store_read_begin(r->store, &rd);
     if (!rc)
-        rc = asset_load(rd, t, ref, a, &as);
+        rc = rules_asset_load(rd, t, ref, a, &as);
     if (!rc && usage && unit) {
         rc = store_rules_meter_value(rd, t->name, ref, unit, &reading);
         if (rc == AB_ENOTFOUND)
@@ -485,10 +466,10 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
             arena_free(a);
             return AB_OK;
         }
-        occ = fmt_time(a, due_at);
+        occ = rules_fmt_time(a, due_at);
         due = rules_plan_time_due(due_at, mc.lead_time_ms, now);
     }
-    struct transition x;
+    struct rules_transition x;
     memset(&x, 0, sizeof(x));
     x.r = r;
     x.t = t;
@@ -529,7 +510,7 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
                              occ + strlen("reading:"), unit ? unit : "", desc ? desc : "")
               : arena_printf(a, "Plan %s of %s is due at %s. %s", plan_id, as.ref, occ,
                              desc ? desc : "");
-    rc = run_transition(&x);
+    rc = rules_run_transition(&x);
     json_decref(payload);
     arena_free(a);
     return rc;
@@ -541,7 +522,7 @@ static enum ab_rc eval_sla(struct rules *r, const struct config_tenant *t,
                            const struct store_object *wo)
 {
     struct arena *a = arena_new(4096, 1u << 20);
-    struct transition x;
+    struct rules_transition x;
     memset(&x, 0, sizeof(x));
     x.r = r;
     x.t = t;
@@ -549,7 +530,7 @@ static enum ab_rc eval_sla(struct rules *r, const struct config_tenant *t,
     x.next.kind = "sla";
     x.next.subject = wo->id;
     x.next.rule_id = "sla";
-    x.next.occurrence = fmt_time(a, wo->due_at);
+    x.next.occurrence = rules_fmt_time(a, wo->due_at);
     x.next.state = "breached";
     x.events[0] = "work_order.sla_breached";
     x.subject = arena_printf(a, "work-order/%s", wo->id);
@@ -561,7 +542,7 @@ static enum ab_rc eval_sla(struct rules *r, const struct config_tenant *t,
     if (pid)
         json_object_set_new(payload, "provider_id", json_string(pid));
     x.payload = payload;
-    enum ab_rc rc = run_transition(&x);
+    enum ab_rc rc = rules_run_transition(&x);
     json_decref(payload);
     arena_free(a);
     return rc;
@@ -597,7 +578,7 @@ static enum ab_rc eval_lag(struct rules *r, const struct config_tenant *t,
         return AB_OK; /* never pulled successfully: health shows it; nothing to compare */
     }
     bool lagging = now - oldest > lim->max_ms;
-    struct transition x;
+    struct rules_transition x;
     memset(&x, 0, sizeof(x));
     x.r = r;
     x.t = t;
@@ -610,10 +591,10 @@ static enum ab_rc eval_lag(struct rules *r, const struct config_tenant *t,
     x.events[0] = "sync.lagging";
     x.subject = arena_printf(a, "provider/%s", lim->provider);
     json_t *payload = json_pack("{s:s, s:s, s:I, s:I}", "provider", lim->provider,
-                                "last_success_at", fmt_time(a, oldest), "lag_ms",
+                                "last_success_at", rules_fmt_time(a, oldest), "lag_ms",
                                 (json_int_t)(now - oldest), "limit_ms", (json_int_t)lim->max_ms);
     x.payload = payload;
-    rc = run_transition(&x);
+    rc = rules_run_transition(&x);
     json_decref(payload);
     arena_free(a);
     return rc;
@@ -782,7 +763,7 @@ static enum ab_rc pass_sla(struct rules *r, const struct config_tenant *t, int64
 static enum ab_rc pass_tenant(struct rules *r, size_t ti, bool force_full, int64_t now)
 {
     const struct config_tenant *t = &r->cfg->tenants[ti];
-    struct tenant_pass *tp = &r->tp[ti];
+    struct rules_tenant_pass *tp = &r->tp[ti];
     bool full = force_full || tp->last_full == INT64_MIN ||
                 now - tp->last_full >= t->rules.evaluate_every_ms || now < tp->last_full;
     int64_t since = full ? INT64_MIN : tp->checkpoint - LOOKBACK_MS;
@@ -792,15 +773,19 @@ static enum ab_rc pass_tenant(struct rules *r, size_t ti, bool force_full, int64
     enum ab_rc first = AB_OK;
     keep(&first, pass_calibration(r, t, since, now));
     keep(&first, pass_maintenance(r, t, since, now));
+    keep(&first, rules_condition_pass(r, t, ti, now));
+    keep(&first, rules_loop_pass(r, t, now));
+    if (t->rules.lifecycle.enabled)
+        keep(&first, rules_lifecycle_pass(r, t));
     {
         struct rules_suggest_stats ss = {0};
         enum ab_rc src = rules_suggest_pass(r->store, t, &ss);
         if (src) {
-            count(r, &r->stats.errors, 1);
+            rules_count(r, &r->stats.errors, 1);
             keep(&first, src);
         }
         if (ss.opened)
-            count(r, &r->stats.events, ss.opened);
+            rules_count(r, &r->stats.events, ss.opened);
     }
     if (t->rules.sla.work_orders)
         keep(&first, pass_sla(r, t, now));
@@ -823,7 +808,7 @@ enum ab_rc rules_run_once(struct rules *r, int64_t now)
     enum ab_rc first = AB_OK;
     for (size_t i = 0; i < r->cfg->n_tenants; i++)
         keep(&first, pass_tenant(r, i, force, now));
-    count(r, &r->stats.passes, 1);
+    rules_count(r, &r->stats.passes, 1);
     return first;
 }
 
@@ -877,7 +862,7 @@ enum ab_rc rules_start_ex(const struct config *cfg, struct store *s, const struc
         r->opts.tick_ms = 1000;
     r->tp = xcalloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof(*r->tp));
     for (size_t i = 0; i < cfg->n_tenants; i++)
-        r->tp[i].last_full = INT64_MIN;
+        r->tp[i].last_full = r->tp[i].reports_at = INT64_MIN;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (!r->opts.manual) {

@@ -43,6 +43,8 @@ struct rules_stats {
     uint64_t requests;        /* open_request outbox items queued */
     uint64_t hub_work_orders; /* hub work orders opened instead */
     uint64_t errors;          /* evaluations that failed (logged, retried next pass) */
+    uint64_t loops_closed;    /* requests closed (completed or cancelled where opened) */
+    uint64_t lifecycle;       /* asset lifecycle changes carried to other systems */
 };
 
 /* Start the engine for cfg (must outlive it) on store s with default

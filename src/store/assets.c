@@ -387,6 +387,10 @@ enum ab_rc store_asset_put(struct store_tx *tx, const char *tenant, const struct
     json_t *payload = json_deep_copy(doc);
     json_object_set_new(payload, "asset_ref", json_string(asset->asset_ref));
     json_object_set_new(payload, "revision", json_integer(res->revision));
+    /* who made the change ("connector:NAME" for a pull): the lifecycle rules
+     * carry only the asset master system of record's changes */
+    const char *by = actor ? actor : "system";
+    json_object_set_new(payload, "changed_by", json_string(by));
     if (!exists_now) {
         rc = emit(tx, tenant, "asset.created", asset->asset_ref, payload);
     } else {
@@ -396,18 +400,19 @@ enum ab_rc store_asset_put(struct store_tx *tx, const char *tenant, const struct
                      !same(old.asset.location.cell, asset->location.cell) ||
                      !same(old.asset.parent, asset->parent);
         if (!rc && moved) {
-            json_t *m =
-                json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "asset_ref",
-                          asset->asset_ref, "from_site", old.asset.site, "to_site", asset->site,
-                          "from_line", old.asset.location.line, "to_line", asset->location.line,
-                          "from_parent", old.asset.parent, "to_parent", asset->parent);
+            json_t *m = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "asset_ref",
+                                  asset->asset_ref, "from_site", old.asset.site, "to_site",
+                                  asset->site, "from_line", old.asset.location.line, "to_line",
+                                  asset->location.line, "from_parent", old.asset.parent,
+                                  "to_parent", asset->parent, "changed_by", by);
             rc = emit(tx, tenant, "asset.moved", asset->asset_ref, m);
             json_decref(m);
         }
         bool gone = asset->status == MODEL_ASSET_RETIRED || asset->status == MODEL_ASSET_SCRAPPED;
         if (!rc && gone && old.asset.status != asset->status) {
-            json_t *m = json_pack("{s:s, s:s, s:s}", "asset_ref", asset->asset_ref, "from_status",
-                                  model_asset_status_name(old.asset.status), "status", status);
+            json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "asset_ref", asset->asset_ref,
+                                  "from_status", model_asset_status_name(old.asset.status),
+                                  "status", status, "changed_by", by);
             rc = emit(tx, tenant, "asset.retired", asset->asset_ref, m);
             json_decref(m);
         }

@@ -409,7 +409,19 @@ static const char *const v9[] = {
     NULL,
 };
 
-const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
+/* 9 -> 10: the closed loop (src/rules/loop.c): the provider's id of what a
+ * delivered item created (an SAP notification opened for a rule), and when
+ * the request a rule_state row opened was closed (NULL: still open); the
+ * partial index finds the open requests the rules engine watches */
+static const char *const v10[] = {
+    "ALTER TABLE outbox ADD COLUMN result_native_id TEXT",
+    "ALTER TABLE rule_state ADD COLUMN request_closed_at INTEGER",
+    "CREATE INDEX rule_state_open_requests ON rule_state(tenant, kind, subject, rule_id)"
+    " WHERE request_key IS NOT NULL AND request_closed_at IS NULL",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
 
 const int store_sqlite_n_migrations =
     (int)(sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]));

@@ -401,11 +401,12 @@ enum ab_rc store_outbox_replay(struct store_tx *tx, const struct store_outbox_fi
 #define ROW_COLUMNS                                                                                \
     "id, tenant, provider, entity, action, subject, payload, idempotency_key, coalesce_key,"       \
     " state, priority, attempts, next_attempt_at, last_error, correlation_id, created_at,"         \
-    " updated_at, lease_until, error_class, last_response, owner_action, dead_at"
+    " updated_at, lease_until, error_class, last_response, owner_action, dead_at,"                 \
+    " result_native_id"
 
 static enum store_outbox_state state_from_name(const char *s)
 {
-    for (int i = OUTBOX_PENDING; i <= OUTBOX_SUPPRESSED; i++)
+    for (int i = OUTBOX_PENDING; i <= OUTBOX_REFUSED; i++)
         if (s && strcmp(s, store_outbox_state_name((enum store_outbox_state)i)) == 0)
             return (enum store_outbox_state)i;
     return OUTBOX_DEAD; /* unknown states are shown as needing a person */
@@ -438,6 +439,7 @@ static void read_row(struct store_db *db, struct store_stmt *st, struct arena *a
     o->last_response = store_col_text(db, st, 19, a);
     o->owner_action = store_col_text(db, st, 20, a);
     o->dead_at = store_col_time(db, st, 21);
+    o->result_native_id = store_col_text(db, st, 22, a);
 }
 
 static const char SQL_GET[] = "SELECT " ROW_COLUMNS " FROM outbox WHERE tenant = ? AND id = ?";
@@ -458,6 +460,43 @@ enum ab_rc store_outbox_get(struct store_read *r, const char *tenant, int64_t id
     if (!rc)
         read_row(db, st, a, out);
     db->ops->reset(st);
+    return rc;
+}
+
+static const char SQL_GET_BY_KEY[] =
+    "SELECT " ROW_COLUMNS " FROM outbox WHERE tenant = ? AND idempotency_key = ?";
+
+enum ab_rc store_outbox_get_by_key(struct store_read *r, const char *tenant, const char *key,
+                                   struct arena *a, struct store_outbox_row *out)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    enum ab_rc rc = store_db_stmt(db, SQL_GET_BY_KEY, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tt", tenant, key);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && !row)
+        rc = AB_ENOTFOUND;
+    if (!rc)
+        read_row(db, st, a, out);
+    db->ops->reset(st);
+    return rc;
+}
+
+static const char SQL_SET_RESULT[] =
+    "UPDATE outbox SET result_native_id = ? WHERE tenant = ? AND id = ?";
+
+enum ab_rc store_outbox_set_result(struct store_tx *tx, const char *tenant, int64_t id,
+                                   const char *native_id)
+{
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(tx->db, SQL_SET_RESULT, &st);
+    if (!rc)
+        rc = store_bind_all(tx->db, st, "tti", native_id, tenant, id);
+    if (!rc)
+        rc = store_step_done(tx->db, st);
     return rc;
 }
 

@@ -50,6 +50,7 @@ struct store_outbox_row {
     const char *last_response;     /* the provider's answer, secrets scrubbed, or NULL */
     const char *owner_action;      /* dead letters: what a person should do, or NULL */
     int64_t dead_at;               /* INT64_MIN unless dead */
+    const char *result_native_id;  /* the provider's id of what it created, or NULL */
 };
 
 /* ---- claim -------------------------------------------------------------- */
@@ -146,6 +147,17 @@ enum ab_rc store_outbox_replay(struct store_tx *tx, const struct store_outbox_fi
 /* One item of tenant by id; AB_ENOTFOUND when absent (or another tenant's). */
 enum ab_rc store_outbox_get(struct store_read *r, const char *tenant, int64_t id, struct arena *a,
                             struct store_outbox_row *out /* OUT */) AB_MUST_CHECK;
+
+/* The item of tenant with idempotency key, as store_outbox_get;
+ * AB_ENOTFOUND when there is none. */
+enum ab_rc store_outbox_get_by_key(struct store_read *r, const char *tenant, const char *key,
+                                   struct arena *a,
+                                   struct store_outbox_row *out /* OUT */) AB_MUST_CHECK;
+
+/* Remember the provider's id of what delivered item id created (what
+ * conn_result.native_id said), in the job that completes it. */
+enum ab_rc store_outbox_set_result(struct store_tx *tx, const char *tenant, int64_t id,
+                                   const char *native_id) AB_MUST_CHECK;
 
 /* Dead letters the filter takes (error_class, entity, provider, dead_at
  * range), oldest id first after after_id, at most limit. */

@@ -19,17 +19,19 @@ static void json_decref_cb(void *v)
 
 /* ---- rule_state ---------------------------------------------------------------- */
 
-#define RS_COLS "kind, subject, rule_id, occurrence, state, request_key, detail, updated_at"
+#define RS_COLS                                                                                    \
+    "kind, subject, rule_id, occurrence, state, request_key, detail, updated_at, "                 \
+    "request_closed_at"
 
 static const char SQL_RS_GET[] = "SELECT " RS_COLS " FROM rule_state"
                                  " WHERE tenant = ? AND kind = ? AND subject = ? AND rule_id = ?";
 static const char SQL_RS_PUT[] =
     "INSERT INTO rule_state(tenant, kind, subject, rule_id, occurrence, state, request_key,"
-    " detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " detail, updated_at, request_closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (tenant, kind, subject, rule_id) DO UPDATE SET"
     " occurrence = excluded.occurrence, state = excluded.state,"
     " request_key = excluded.request_key, detail = excluded.detail,"
-    " updated_at = excluded.updated_at";
+    " updated_at = excluded.updated_at, request_closed_at = excluded.request_closed_at";
 static const char SQL_RS_LIST[] = "SELECT " RS_COLS " FROM rule_state"
                                   " WHERE tenant = ?1 AND (?2 IS NULL OR kind = ?2)"
                                   " ORDER BY kind, subject, rule_id LIMIT ?3";
@@ -45,6 +47,7 @@ static void rs_row(struct store_db *db, struct store_stmt *st, struct arena *a,
     out->request_key = store_col_text(db, st, 5, a);
     out->detail = store_col_text(db, st, 6, a);
     out->updated_at = store_col_int(db, st, 7);
+    out->request_closed_at = store_col_time(db, st, 8);
 }
 
 static enum ab_rc rs_get(struct store_db *db, const char *tenant, const char *kind,
@@ -54,6 +57,7 @@ static enum ab_rc rs_get(struct store_db *db, const char *tenant, const char *ki
     struct store_stmt *st;
     bool row = false;
     memset(out, 0, sizeof(*out));
+    out->request_closed_at = INT64_MIN;
     *found = false;
     enum ab_rc rc = store_db_stmt(db, SQL_RS_GET, &st);
     if (!rc)
@@ -91,9 +95,10 @@ enum ab_rc store_rule_state_put(struct store_tx *tx, const char *tenant,
     if (!rc)
         rc = store_db_stmt(db, SQL_RS_PUT, &st);
     if (!rc)
-        rc = store_bind_all(db, st, "ttttttttT", tenant, s->kind, s->subject, s->rule_id,
-                            s->occurrence ? s->occurrence : "", s->state, s->request_key, s->detail,
-                            clock_now_ms());
+        rc = store_bind_all(
+            db, st, "ttttttttTT", tenant, s->kind, s->subject, s->rule_id,
+            s->occurrence ? s->occurrence : "", s->state, s->request_key, s->detail, clock_now_ms(),
+            s->request_key && s->request_closed_at > 0 ? s->request_closed_at : INT64_MIN);
     if (!rc)
         rc = store_step_done(db, st);
     return rc;
@@ -255,4 +260,98 @@ enum ab_rc store_rules_meter_value(struct store_read *r, const char *tenant, con
         *value = store_col_real(db, st, 0);
     db->ops->reset(st);
     return rc ? rc : row ? AB_OK : AB_ENOTFOUND;
+}
+
+/* ---- the closed loop (src/rules/loop.c) ------------------------------------------ */
+
+static const char SQL_OPEN_REQUESTS[] =
+    "SELECT " RS_COLS " FROM rule_state"
+    " WHERE tenant = ?1 AND request_key IS NOT NULL AND request_closed_at IS NULL"
+    " AND kind IN ('calibration', 'maintenance', 'condition')"
+    " AND (kind, subject, rule_id) > (?2, ?3, ?4)"
+    " ORDER BY kind, subject, rule_id LIMIT ?5";
+
+enum ab_rc store_rules_open_requests(struct store_read *r, const char *tenant,
+                                     const struct store_rule_state *after, size_t limit,
+                                     struct arena *a, struct store_rule_state **out, size_t *n,
+                                     bool *more)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    if (limit < 1 || limit > 1000)
+        return AB_EINVAL;
+    struct store_rule_state *v = arena_zalloc(a, (limit + 1) * sizeof(*v));
+    size_t k = 0;
+    enum ab_rc rc = store_db_stmt(db, SQL_OPEN_REQUESTS, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tttti", tenant, after ? after->kind : "",
+                            after ? after->subject : "", after ? after->rule_id : "",
+                            (int64_t)limit + 1);
+    while (!rc && !(rc = store_step_row(db, st, &row)) && row && k <= limit)
+        rs_row(db, st, a, &v[k++]);
+    db->ops->reset(st);
+    *more = k > limit;
+    *out = v;
+    *n = k > limit ? limit : k;
+    return rc;
+}
+
+static const char SQL_SOURCE_DOC[] =
+    "SELECT subject, doc FROM source_records WHERE tenant = ? AND provider = ?"
+    " AND entity IN ('work_order', 'notification') AND native_id = ?"
+    " ORDER BY updated_at DESC LIMIT 1";
+
+enum ab_rc store_rules_source_doc(struct store_read *r, const char *tenant, const char *provider,
+                                  const char *native_id, struct arena *a, const json_t **doc,
+                                  const char **subject)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool row = false;
+    *doc = NULL;
+    *subject = NULL;
+    enum ab_rc rc = store_db_stmt(db, SQL_SOURCE_DOC, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "ttt", tenant, provider, native_id);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && !row)
+        rc = AB_ENOTFOUND;
+    if (!rc) {
+        *subject = store_col_text(db, st, 0, a);
+        const char *text = db->ops->column_text(st, 1);
+        json_error_t je;
+        json_t *d = text ? json_loads(text, 0, &je) : NULL;
+        if (json_is_object(d)) {
+            arena_on_cleanup(a, json_decref_cb, d);
+            *doc = d;
+        } else {
+            json_decref(d);
+            rc = AB_EINTERNAL;
+        }
+    }
+    db->ops->reset(st);
+    return rc;
+}
+
+static const char SQL_ASSET_USES[] = "SELECT " OBJ_COLS " FROM objects"
+                                     " WHERE tenant = ?1 AND asset_ref = ?2 AND kind = 'report'"
+                                     " ORDER BY created_at DESC, id DESC LIMIT ?3";
+
+enum ab_rc store_rules_asset_uses(struct store_read *r, const char *tenant, const char *asset_ref,
+                                  size_t limit, struct arena *a, struct store_object **out,
+                                  size_t *n)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    bool more = false;
+    if (limit < 1 || limit > 1000)
+        return AB_EINVAL;
+    enum ab_rc rc = store_db_stmt(db, SQL_ASSET_USES, &st);
+    if (!rc)
+        rc = store_bind_all(db, st, "tti", tenant, asset_ref, (int64_t)limit);
+    if (rc)
+        return rc;
+    return obj_rows(db, st, "report", limit, a, out, n, &more);
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/arena.h"
 #include "core/result.h"
 #include "store/store.h"
@@ -31,6 +33,9 @@ struct store_rule_state {
     const char *request_key; /* idempotency key of the request opened, or NULL */
     const char *detail;      /* JSON text or NULL */
     int64_t updated_at;
+    /* when the request of request_key was closed (the loop closed); INT64_MIN
+     * (or 0 when written) while it is open or none was opened */
+    int64_t request_closed_at;
 };
 
 /* Read the row of (kind, subject, rule_id) in the running write job.
@@ -57,6 +62,30 @@ enum ab_rc store_rule_state_put(struct store_tx *tx, const char *tenant,
 enum ab_rc store_rule_states_list(struct store_read *r, const char *tenant, const char *kind,
                                   size_t limit, struct arena *a,
                                   struct store_rule_state **out /* OUT */,
+                                  size_t *n /* OUT */) AB_MUST_CHECK;
+
+/* Rows of tenant whose request is still open (request_key set,
+ * request_closed_at unset), of kinds calibration, maintenance and condition,
+ * in (kind, subject, rule_id) order after the row `after` (NULL: from the
+ * start), at most limit (1..1000); *more when more follow. */
+enum ab_rc store_rules_open_requests(struct store_read *r, const char *tenant,
+                                     const struct store_rule_state *after, size_t limit,
+                                     struct arena *a, struct store_rule_state **out /* OUT */,
+                                     size_t *n /* OUT */, bool *more /* OUT */) AB_MUST_CHECK;
+
+/* The record a provider holds as work_order or notification native_id, as
+ * the last pull stored it: *doc the canonical document (owned by a),
+ * *subject the hub object's id. AB_ENOTFOUND when the hub has none. */
+enum ab_rc store_rules_source_doc(struct store_read *r, const char *tenant, const char *provider,
+                                  const char *native_id, struct arena *a,
+                                  const json_t **doc /* OUT */,
+                                  const char **subject /* OUT */) AB_MUST_CHECK;
+
+/* The newest uses of an asset in test reports (objects of kind "report"
+ * with its asset_ref), newest stored first, at most limit (1..1000). */
+enum ab_rc store_rules_asset_uses(struct store_read *r, const char *tenant, const char *asset_ref,
+                                  size_t limit, struct arena *a,
+                                  struct store_object **out /* OUT */,
                                   size_t *n /* OUT */) AB_MUST_CHECK;
 
 /* Objects of kind with updated_at >= since (INT64_MIN: all) and id >

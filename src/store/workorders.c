@@ -602,7 +602,11 @@ static enum ab_rc cal_outbox(struct store_tx *tx, const struct store_cal_record 
     while (!(rc = store_step_row(tx->db, st, &row)) && row) {
         const char *pname = store_col_text(tx->db, st, 0, a);
         const struct config_provider *p = config_provider(t, pname);
-        if (!p || (sor ? !str_eq(sor, pname) : p->mode[DOMAIN_CALIBRATION] == MODE_READ_ONLY))
+        bool take =
+            in->origin ? !str_eq(in->origin, pname) && p->mode[DOMAIN_CALIBRATION] != MODE_READ_ONLY
+            : sor      ? str_eq(sor, pname)
+                       : p->mode[DOMAIN_CALIBRATION] != MODE_READ_ONLY;
+        if (!p || !take)
             continue;
         prov = arena_grow(a, prov, n, &cap_p, sizeof(*prov));
         native = arena_grow(a, native, n, &cap_n, sizeof(*native));
@@ -619,18 +623,21 @@ static enum ab_rc cal_outbox(struct store_tx *tx, const struct store_cal_record 
     if (cal->due_at != MODEL_TIME_UNSET)
         time_format_rfc3339(cal->due_at, due);
     const char *result = model_cal_result_name(cal->result);
-    const char *comment = arena_printf(
-        a, "assetbridge calibration %s%s%s%s%s", result,
-        cal->certificate_id ? ", certificate " : "", cal->certificate_id ? cal->certificate_id : "",
-        cal->performed_by ? ", by " : "", cal->performed_by ? cal->performed_by : "");
+    const char *comment = in->comment
+                              ? in->comment
+                              : arena_printf(a, "assetbridge calibration %s%s%s%s%s", result,
+                                             cal->certificate_id ? ", certificate " : "",
+                                             cal->certificate_id ? cal->certificate_id : "",
+                                             cal->performed_by ? ", by " : "",
+                                             cal->performed_by ? cal->performed_by : "");
     for (size_t i = 0; i < n && !rc; i++) {
         json_t *pl =
-            json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?}",
+            json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}",
                       "asset_ref", in->asset_ref, "asset_native_id", native[i], "site", asset->site,
                       "kind", "calibration", "calibration_id", id, "revision", (json_int_t)revision,
                       "performed_at", performed, "result", result, "comment", comment,
                       "next_due_at", cal->due_at != MODEL_TIME_UNSET ? due : NULL, "certificate_id",
-                      cal->certificate_id, "performed_by", cal->performed_by);
+                      cal->certificate_id, "performed_by", cal->performed_by, "origin", in->origin);
         char *text = pl ? json_dumps(pl, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(pl);
         if (!text)
@@ -777,6 +784,8 @@ enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_
     json_object_set_new(payload, "revision", json_integer(res->obj.revision));
     if (res->cert.id)
         json_object_set_new(payload, "certificate_attachment_id", json_string(res->cert.id));
+    if (in->origin)
+        json_object_set_new(payload, "origin", json_string(in->origin));
     rc = store_event_append(tx, in->tenant, "calibration.completed", subject, payload, NULL);
     json_decref(payload);
     if (!rc)

@@ -175,6 +175,13 @@ struct store_cal_record {
     const char *cert_file_name, *cert_media_type;
     const void *cert_content;
     size_t cert_len;
+    /* NULL, or the provider where the calibration was done (the rules
+     * engine closing the loop on a request completed in the calibration
+     * system of record): it is carried to every other linked provider
+     * whose calibration mode is not read_only, with "origin" in the
+     * payload, and never back to the origin */
+    const char *origin;
+    const char *comment; /* NULL: "assetbridge calibration RESULT, certificate ..." */
 };
 
 struct store_cal_result {
@@ -195,7 +202,9 @@ struct store_cal_result {
  * "calibration:PROVIDER:ID:REVISION") for the calibration system of record
  * of the asset's site when the configuration names one and the asset is
  * linked to it, else for every provider linked to the asset whose
- * calibration mode is not read_only (store.md). AB_ENOTFOUND for
+ * calibration mode is not read_only (store.md); with in->origin, every
+ * linked provider but the origin whose calibration mode is not read_only.
+ * The event carries "origin" too. AB_ENOTFOUND for
  * an unknown asset; AB_EINVAL when the resulting record does not validate. */
 enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_record *in,
                                     struct arena *a,

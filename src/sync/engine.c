@@ -135,6 +135,7 @@ enum domain sync_item_domain(const char *entity, const char *action)
         {"meter", DOMAIN_USAGE},
         {"usage", DOMAIN_USAGE},
         {"record_calibration", DOMAIN_CALIBRATION},
+        {"record_maintenance", DOMAIN_MAINTENANCE},
         {"calibration", DOMAIN_CALIBRATION},
         {"maintenance_plan", DOMAIN_MAINTENANCE},
     };
@@ -639,6 +640,44 @@ static enum ab_rc wo_sync_state(struct store_tx *tx, const struct outcome_job *j
                                          j->kind == OUT_COMPLETE ? j->native_id : NULL, j->a);
 }
 
+/* What a delivered item created at the provider: remember its id on the
+ * item (the rules engine follows a request it opened by it), and link a
+ * registered asset (upsert_asset answered with the provider's id) in the
+ * identity map, so every later exchange finds it. A provider id linked to
+ * another asset already is an identity conflict for a person (a mapping
+ * exception), never a silent re-link. */
+static enum ab_rc created_at_provider(struct store_tx *tx, const struct outcome_job *j)
+{
+    const struct store_outbox_item *it = j->it;
+    if (j->kind != OUT_COMPLETE || !j->native_id || !*j->native_id)
+        return AB_OK;
+    enum ab_rc rc = store_outbox_set_result(tx, it->tenant, it->id, j->native_id);
+    if (rc || strcmp(it->action, "upsert_asset") != 0 || !it->subject ||
+        strncmp(it->subject, "asset/", 6) != 0)
+        return rc;
+    char actor[96];
+    snprintf(actor, sizeof(actor), "connector:%s", it->provider);
+    rc = store_link_add(tx, it->tenant, it->provider, j->native_id, it->subject + 6, actor);
+    if (rc != AB_ECONFLICT)
+        return rc == AB_ENOTFOUND ? AB_OK : rc; /* an asset deleted since: nothing to link */
+    struct store_outbox_mismatch m = {
+        .tenant = it->tenant,
+        .provider = it->provider,
+        .outbox_id = it->id,
+        .entity = it->entity,
+        .action = it->action,
+        .subject = it->subject,
+        .payload = it->payload,
+        .reason = "native_id_conflict",
+        .message = arena_printf(j->a,
+                                "%s registered asset %s as '%s', which is linked to another "
+                                "asset already: link or merge them by hand",
+                                it->provider, it->subject + 6, j->native_id),
+        .response = j->response,
+    };
+    return store_mapping_exception_outbox(tx, &m, NULL, j->a);
+}
+
 static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
 {
     if (((const struct outcome_job *)arg)->kind == OUT_COMPLETE)
@@ -646,6 +685,8 @@ static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
     enum ab_rc rc = outcome_fn(tx, arg);
     if (!rc)
         rc = wo_sync_state(tx, arg);
+    if (!rc)
+        rc = created_at_provider(tx, arg);
     return rc;
 }
 
@@ -900,7 +941,10 @@ static void add_native_id(struct prov *p, const char *provider, const char *tena
     store_read_end(r);
 }
 
-/* NULL when the system of record lets p write the item; otherwise why not. */
+/* NULL when the system of record lets p write the item; otherwise why not.
+ * An item whose payload names the system of record as its "origin" carries
+ * that system's own data to a mirror (a calibration completed in the
+ * system of record, recorded in WATS): it is let through. */
 static const char *sor_refusal(struct prov *p, const struct store_outbox_item *it,
                                const json_t *payload, enum domain dom, struct arena *a)
 {
@@ -909,7 +953,8 @@ static const char *sor_refusal(struct prov *p, const struct store_outbox_item *i
         return NULL;
     const char *site = item_site(p, it, payload, a);
     const char *owner = config_system_of_record(ten, site, dom);
-    if (!owner || strcmp(owner, p->cfg->name) == 0)
+    const char *origin = json_string_value(json_object_get(payload, "origin"));
+    if (!owner || strcmp(owner, p->cfg->name) == 0 || (origin && strcmp(origin, owner) == 0))
         return NULL;
     return arena_printf(a,
                         "the system of record for %s at site %s is %s, not %s: the change is "

@@ -67,7 +67,7 @@ static void test_types(void **state)
         assert_true(model_event_type_known(t));
         assert_true(model_event_type_valid(t));
     }
-    assert_int_equal(n, 19);
+    assert_int_equal(n, 20);
     assert_true(model_event_type_known("mapping.exception"));
     assert_false(model_event_type_known("asset.exploded"));
     assert_true(model_event_type_valid("asset.exploded")); /* unknown types are not blocked */

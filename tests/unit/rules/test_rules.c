@@ -206,6 +206,42 @@ static int64_t hub_wos(struct fixture *f, const char *asset)
                       asset);
 }
 
+/* Run sql on the database file (a test's stand-in for what the sync
+ * engine records: an outbox item delivered). */
+static void exec_sql(struct fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "exec_sql: %s: %s\n", sql, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+/* The request of idempotency key delivered to sap as notification native,
+ * which sap then reports completed at `at` (as a pull would store it). */
+static void sap_completes(struct fixture *f, const char *key, const char *native,
+                          const char *asset_native, int64_t at)
+{
+    char sql[512], doc[512], ts[TIME_RFC3339_MAX];
+    snprintf(sql, sizeof(sql),
+             "UPDATE outbox SET state = 'done', result_native_id = '%s'"
+             " WHERE idempotency_key = '%s'",
+             native, key);
+    exec_sql(f, sql);
+    time_format_rfc3339(at, ts);
+    snprintf(doc, sizeof(doc),
+             "{\"asset_native_id\":\"%s\",\"type\":\"calibration\","
+             "\"common_status\":\"completed\",\"completed_at\":\"%s\","
+             "\"certificate_id\":\"CERT-%s\",\"sap_notification_type\":\"M1\"}",
+             asset_native, ts, native);
+    pulled(f, "sap", "notification", native, doc);
+}
+
 /* ---- tests ---------------------------------------------------------------------- */
 
 static void test_calibration_due_once_per_occurrence(void **state)
@@ -250,17 +286,45 @@ static void test_calibration_due_once_per_occurrence(void **state)
     assert_int_equal(events(f, "calibration.overdue", "asset/A1"), 1);
     assert_int_equal(events(f, "calibration.due", "asset/A1"), 1);
     assert_int_equal(requests(f, "A1"), 1);
-    /* a new due date: a new occurrence */
+    /* a new due date: a new occurrence, but the open request stays the one
+     * request until it is closed */
     int64_t due2 = due + 100 * DAY;
     clock_set_fake(due + 2 * DAY, true);
     cal(f, "sap", "EQ-1", due2);
     run_at(f, due + 2 * DAY);
     assert_int_equal(events(f, "calibration.due", "asset/A1"), 1);
     assert_int_equal(test_count(&f->db, "SELECT COUNT(*) FROM rule_state WHERE subject = 'A1'"
-                                        " AND kind = 'calibration' AND state = 'ok'"),
+                                        " AND kind = 'calibration' AND state = 'ok'"
+                                        " AND request_key IS NOT NULL"
+                                        " AND request_closed_at IS NULL"),
                      1);
     run_at(f, due2 - 5 * DAY);
     assert_int_equal(events(f, "calibration.due", "asset/A1"), 2);
+    assert_int_equal(requests(f, "A1"), 1);
+    /* sap completes it: the loop closes (once), and the next occurrence
+     * opens the next request */
+    sap_completes(f, "rule:calibration:A1:calibration:2026-04-11T00:00:00Z", "N1", "EQ-1",
+                  due2 - 4 * DAY);
+    run_at(f, due2 - 4 * DAY);
+    run_at(f, due2 - 4 * DAY + 1000);
+
+    assert_int_equal(test_count(&f->db,
+                                "SELECT COUNT(*) FROM events WHERE type ="
+                                " 'calibration.completed'"
+                                " AND json_extract(payload, '$.origin') = 'sap'"
+                                " AND json_extract(payload, '$.certificate_id') = 'CERT-N1'"),
+                     1);
+    assert_int_equal(test_count(&f->db, "SELECT COUNT(*) FROM rule_state WHERE subject = 'A1'"
+                                        " AND kind = 'calibration'"
+                                        " AND request_closed_at IS NOT NULL"),
+                     1);
+    assert_int_equal(test_count(&f->db, "SELECT COUNT(*) FROM audit WHERE action ="
+                                        " 'rules.request_closed'"),
+                     1);
+    int64_t due3 = due2 + 100 * DAY;
+    clock_set_fake(due2 - 3 * DAY, true);
+    cal(f, "sap", "EQ-1", due3);
+    run_at(f, due3 - 5 * DAY);
     assert_int_equal(requests(f, "A1"), 2);
     struct rules_stats st;
     rules_get_stats(f->rules, &st);
@@ -344,6 +408,19 @@ static void test_maintenance_time_plan(void **state)
     assert_int_equal(events(f, "maintenance.due", "asset/A1"), 1);
     run_at(f, T0 + 61 * DAY);
     assert_int_equal(events(f, "maintenance.due", "asset/A1"), 2);
+    /* the first request is still open: no second one */
+    assert_int_equal(requests(f, "A1"), 1);
+    /* closed in sap: maintenance.completed once; the next occurrence opens
+     * the next request */
+    sap_completes(f, "rule:maintenance:A1:MP-1:2026-01-31T00:00:00Z", "N7", "EQ-1", T0 + 62 * DAY);
+    run_at(f, T0 + 62 * DAY);
+    run_at(f, T0 + 62 * DAY + 1000);
+    assert_int_equal(events(f, "maintenance.completed", "asset/A1"), 1);
+    pulled(f, "sap", "maintenance_plan", "MP-1",
+           "{\"asset_native_id\":\"EQ-1\",\"plan_id\":\"MP-1\",\"trigger\":\"time\","
+           "\"interval\":30,\"interval_unit\":\"days\","
+           "\"next_due_at\":\"2026-04-01T00:00:00Z\"}");
+    run_at(f, T0 + 91 * DAY);
     assert_int_equal(requests(f, "A1"), 2);
 }
 
