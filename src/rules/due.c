@@ -53,3 +53,14 @@ bool rules_plan_usage_due(double next_due_reading, double lead_usage, double rea
     return isfinite(next_due_reading) && isfinite(reading) &&
            reading >= next_due_reading - lead_usage;
 }
+
+enum model_due_state rules_cal_usage_state(double used, double interval_usage, double due_soon_pct)
+{
+    if (!(interval_usage > 0) || !isfinite(used))
+        return MODEL_DUE_OK;
+    if (used >= interval_usage)
+        return MODEL_DUE_OVERDUE;
+    if (used >= interval_usage * due_soon_pct / 100.0)
+        return MODEL_DUE_SOON;
+    return MODEL_DUE_OK;
+}

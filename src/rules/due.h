@@ -34,6 +34,10 @@ enum ab_rc rules_cal_schedule(const struct rules_cal_input *in, const struct con
 /* The state at now: overdue from due_at on, due_soon from soon_at on. */
 enum model_due_state rules_cal_state(int64_t due_at, int64_t soon_at, int64_t now);
 
+/* The state by use: overdue once used >= interval_usage, due_soon once
+ * used >= due_soon_pct % of it; ok otherwise (and without an interval). */
+enum model_due_state rules_cal_usage_state(double used, double interval_usage, double due_soon_pct);
+
 /* A time-based plan is due once now >= next_due_at - lead_time_ms. */
 bool rules_plan_time_due(int64_t next_due_at, int64_t lead_time_ms, int64_t now);
 

@@ -324,6 +324,96 @@ static const struct store_object *effective_cal(const struct store_object *v, si
     return best;
 }
 
+/* Use since the last calibration (rules.calibration.interval_usage). */
+struct cal_usage {
+    bool known;            /* an interval by use and a meter value are known */
+    const char *meter;     /* the meter type */
+    const char *since;     /* the calibration counted from (RFC 3339), NULL: none yet */
+    double used, interval; /* use since then; the interval */
+    enum model_due_state state;
+};
+
+/* The baseline of use is the meter's value when the engine first saw the
+ * calibration (a rule_state row "cal_usage" per asset: occurrence the
+ * calibration's time, detail the value); the engine sees a new calibration
+ * within a tick, so the uses in between are negligible. */
+struct baseline_job {
+    const char *tenant;
+    const struct store_rule_state *row;
+};
+
+static enum ab_rc baseline_run(struct store_tx *tx, void *arg)
+{
+    const struct baseline_job *j = arg;
+    return store_rule_state_put(tx, j->tenant, j->row);
+}
+
+/* A number stored as text by "%.17g"; false when detail is not one. */
+static bool parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    if (!s || !*s)
+        return false;
+    *out = strtod(s, &end);
+    return end && *end == '\0' && isfinite(*out);
+}
+
+static enum ab_rc cal_usage(struct rules *r, const struct config_tenant *t,
+                            const struct rules_asset *as, const json_t *doc, int64_t last_cal,
+                            const struct config_rules_cal *rc, struct arena *a,
+                            struct cal_usage *out)
+{
+    memset(out, 0, sizeof(*out));
+    const json_t *iv = json_object_get(doc, "interval_usage");
+    double interval = json_is_number(iv) ? json_number_value(iv) : rc->interval_usage;
+    const char *meter = json_string_value(json_object_get(doc, "usage_meter"));
+    if (!meter)
+        meter = rc->usage_meter ? rc->usage_meter : "cycles";
+    if (!(interval > 0))
+        return AB_OK;
+    struct store_read *rd = NULL;
+    double value = NAN;
+    struct store_rule_state cur;
+    bool found = false;
+    enum ab_rc e = store_read_begin(r->store, &rd);
+    if (!e) {
+        e = store_rules_meter_value(rd, t->name, as->ref, meter, &value);
+        if (e == AB_ENOTFOUND) {
+            e = AB_OK;
+            value = NAN;
+        }
+        if (!e)
+            e = store_rule_state_read(rd, t->name, "cal_usage", as->ref, "calibration", a, &cur,
+                                      &found);
+        store_read_end(rd);
+    }
+    if (e || !isfinite(value))
+        return e; /* no reading yet: nothing used */
+    const char *since = rules_fmt_time(a, last_cal);
+    const char *occ = since ? since : "never";
+    double base;
+    if (!(found && str_eq(cur.occurrence, occ) && parse_double(cur.detail, &base))) {
+        base = value;
+        struct store_rule_state s = {.kind = "cal_usage",
+                                     .subject = as->ref,
+                                     .rule_id = "calibration",
+                                     .occurrence = occ,
+                                     .state = "ok",
+                                     .detail = arena_printf(a, "%.17g", value)};
+        struct baseline_job bj = {t->name, &s};
+        e = store_write(r->store, baseline_run, &bj, NULL);
+        if (e)
+            return e;
+    }
+    out->known = true;
+    out->meter = meter;
+    out->since = since;
+    out->interval = interval;
+    out->used = value > base ? value - base : 0;
+    out->state = rules_cal_usage_state(out->used, interval, rc->due_soon_pct);
+    return AB_OK;
+}
+
 static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *t,
                                    const char *asset_ref, int64_t now)
 {
@@ -361,13 +451,20 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
         .last_calibrated_at = doc_time(o->doc, "last_calibrated_at"),
         .interval_days = json_integer_value(json_object_get(o->doc, "interval_days")),
     };
-    int64_t due, soon;
-    if (rules_cal_schedule(&in, &rcfg, &due, &soon) != AB_OK) {
+    int64_t due = INT64_MIN, soon = INT64_MIN;
+    bool timed = rules_cal_schedule(&in, &rcfg, &due, &soon) == AB_OK;
+    struct cal_usage u;
+    rc = cal_usage(r, t, &as, o->doc, in.last_calibrated_at, &rcfg, a, &u);
+    if (rc || (!timed && !u.known)) {
         arena_free(a);
-        return AB_OK; /* no due date known */
+        return rc; /* no due date and no use interval known */
     }
-    enum model_due_state st = rules_cal_state(due, soon, now);
-    const char *occ = rules_fmt_time(a, due);
+    enum model_due_state st = timed ? rules_cal_state(due, soon, now) : MODEL_DUE_OK;
+    if (u.known && u.state > st)
+        st = u.state;
+    /* an occurrence is one due date, or (by use alone) one calibration */
+    const char *occ =
+        timed ? rules_fmt_time(a, due) : arena_printf(a, "usage:%s", u.since ? u.since : "never");
     struct rules_transition x;
     memset(&x, 0, sizeof(x));
     x.r = r;
@@ -383,9 +480,14 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
     x.events[1] = "calibration.overdue";
     x.lockout = rcfg.lockout;
     x.subject = arena_printf(a, "asset/%s", as.ref);
-    json_t *payload =
-        json_pack("{s:s, s:s, s:s, s:s, s:s}", "asset_ref", as.ref, "due_at", occ, "due_soon_at",
-                  rules_fmt_time(a, soon), "due_state", x.next.state, "calibration_id", o->id);
+    json_t *payload = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "asset_ref", as.ref, "due_at",
+                                timed ? occ : NULL, "due_soon_at", rules_fmt_time(a, soon),
+                                "due_state", x.next.state, "calibration_id", o->id);
+    if (u.known) {
+        json_object_set_new(payload, "usage_meter", json_string(u.meter));
+        json_object_set_new(payload, "usage", json_real(u.used));
+        json_object_set_new(payload, "interval_usage", json_real(u.interval));
+    }
     if (as.site)
         json_object_set_new(payload, "site", json_string(as.site));
     const char *pid = json_string_value(json_object_get(o->doc, "provider_id"));
@@ -401,9 +503,14 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
     x.req.due_at = due;
     x.req.title =
         arena_printf(a, "Calibration %s: %s", st == MODEL_DUE_OVERDUE ? "overdue" : "due", as.ref);
+    const char *by_use =
+        u.known ? arena_printf(a, "; %.15g of %.15g %s used since the last calibration", u.used,
+                               u.interval, u.meter)
+                : "";
     x.req.description = arena_printf(
-        a, "Calibration of %s%s%s is due at %s (state %s). Opened by the assetbridge rules.",
-        as.ref, as.site ? " at " : "", as.site ? as.site : "", occ, x.next.state);
+        a, "Calibration of %s%s%s is due %s%s%s (state %s). Opened by the assetbridge rules.",
+        as.ref, as.site ? " at " : "", as.site ? as.site : "", timed ? "at " : "by use",
+        timed ? occ : "", by_use, x.next.state);
     rc = rules_run_transition(&x);
     json_decref(payload);
     arena_free(a);

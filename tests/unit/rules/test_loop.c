@@ -22,7 +22,9 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/timefmt.h"
+#include "model/meter.h"
 #include "rules/rules.h"
+#include "store/readings.h"
 #include "store/records.h"
 #include "store/workorders.h"
 
@@ -48,7 +50,9 @@ static const char CONFIG[] =
     "    rules:\n"
     "      evaluate_every: 1h\n"
     "      calibration: {interval_days: 100, lockout: true, reset_running_count: true}\n"
-    "      failure_rate: {enabled: true, window: 10, min_uses: 5, threshold_pct: 30}\n";
+    "      failure_rate: {enabled: true, window: 10, min_uses: 5, threshold_pct: 30}\n"
+    "      asset_types:\n"
+    "        tool: {calibration: {interval_usage: 1000, interval_days: 0}}\n";
 
 struct fixture {
     struct test_db db;
@@ -431,6 +435,68 @@ static void test_lifecycle_propagation(void **state)
     assert_int_equal(items(f, "wats", "set_state", NULL), 1);
 }
 
+static void reading(struct fixture *f, const char *ref, double total)
+{
+    struct model_reading r;
+    memset(&r, 0, sizeof(r));
+    r.asset_ref = ref;
+    r.meter_type = "cycles";
+    r.amount = total;
+    r.mode = (uint8_t)MODEL_READING_VALUE;
+    r.read_at = clock_now_ms();
+    r.source = MODEL_SOURCE_TESTER;
+    struct store_readings_policy p = {.backwards = STORE_BACKWARDS_REJECT, .cfg = NULL};
+    struct store_reading_result res;
+    assert_int_equal(store_readings_append(f->db.s, "t1", &r, 1, &p, &res, NULL), AB_OK);
+    assert_int_equal(res.status, STORE_READING_ACCEPTED);
+}
+
+/* A torque tool calibrated every 1,000 cycles (no interval in days): due
+ * soon at 900 cycles since the calibration, overdue at 1,000, counted from
+ * the meter's value when the calibration was recorded; a new calibration
+ * starts counting again. */
+static void test_usage_based_calibration(void **state)
+{
+    struct fixture *f = *state;
+    put_asset(f, "T1", "SN-T", MODEL_ASSET_TOOL);
+    assert_int_equal(test_link(f->db.s, "sap", "EQ-T", "T1"), AB_OK);
+    reading(f, "T1", 5000);
+    hub_cal(f, "T1", T0);
+    run_at(f, T0 + 1000); /* baseline: 5,000 */
+    clock_set_fake(T0 + DAY, true);
+    reading(f, "T1", 5800);
+    run_at(f, T0 + DAY);
+    assert_int_equal(events(f, "calibration.due", "asset/T1"), 0);
+    clock_set_fake(T0 + 2 * DAY, true);
+    reading(f, "T1", 5901);
+    run_at(f, T0 + 2 * DAY);
+    assert_int_equal(events(f, "calibration.due", "asset/T1"), 1);
+    assert_int_equal(
+        items(f, "sap", "open_request",
+              "json_extract(payload, '$.asset_native_id') = 'EQ-T'"
+              " AND json_extract(payload, '$.description') LIKE '%901 of 1000 cycles%'"),
+        1);
+    clock_set_fake(T0 + 3 * DAY, true);
+    reading(f, "T1", 6000);
+    run_at(f, T0 + 3 * DAY);
+    assert_int_equal(events(f, "calibration.overdue", "asset/T1"), 1);
+    assert_int_equal(test_count(&f->db, "SELECT COUNT(*) FROM events WHERE type ="
+                                        " 'calibration.overdue' AND json_extract(payload,"
+                                        " '$.usage') = 1000 AND json_extract(payload,"
+                                        " '$.due_at') IS NULL"),
+                     1);
+    /* calibrated again: counting restarts from 6,000 */
+    hub_cal(f, "T1", T0 + 4 * DAY);
+    clock_set_fake(T0 + 4 * DAY, true);
+    run_at(f, T0 + 4 * DAY);
+    reading(f, "T1", 6500);
+    run_at(f, T0 + 5 * DAY);
+    assert_int_equal(test_count(&f->db, "SELECT COUNT(*) FROM rule_state WHERE kind ="
+                                        " 'calibration' AND subject = 'T1' AND state = 'ok'"),
+                     1);
+    assert_int_equal(events(f, "calibration.overdue", "asset/T1"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_rate_opens_corrective_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_propagation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_based_calibration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
