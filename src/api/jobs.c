@@ -32,6 +32,8 @@
 #include "core/config.h"
 #include "http/json.h"
 #include "store/jobs.h"
+#include "core/timefmt.h"
+#include "store/rules.h"
 #include "sync/health.h"
 #include "sync/jobs.h"
 
@@ -243,6 +245,31 @@ static void provider_sync(struct http_request *req, struct http_response *resp, 
 
 /* ---- health ----------------------------------------------------------------------------- */
 
+/* The rules' sync-lag watch of a provider (rules.sla.sync_lag): null when
+ * unwatched, else {"state": "ok" | "lagging" | "unknown", "limit_ms",
+ * "since"}. */
+static json_t *sync_lag_of(const struct api_ctx *ctx, const char *tenant, const char *provider,
+                           struct arena *a)
+{
+    const struct config_tenant *t = config_tenant(ctx->cfg, tenant);
+    int64_t limit = t ? config_rules_sync_lag(t, provider) : 0;
+    if (limit <= 0)
+        return json_null();
+    struct store_read *r = NULL;
+    struct store_rule_state s;
+    bool found = false;
+    if (store_read_begin(ctx->store, &r) == AB_OK) {
+        if (store_rule_state_read(r, tenant, "sync_lag", provider, "sync_lag", a, &s, &found))
+            found = false;
+        store_read_end(r);
+    }
+    char since[TIME_RFC3339_MAX];
+    if (found)
+        time_format_rfc3339(s.updated_at, since);
+    return json_pack("{s:s, s:I, s:s?}", "state", found ? s.state : "unknown", "limit_ms",
+                     (json_int_t)limit, "since", found ? since : NULL);
+}
+
 static void provider_health(struct http_request *req, struct http_response *resp, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
@@ -276,6 +303,7 @@ static void provider_health(struct http_request *req, struct http_response *resp
     json_object_set_new(o, "provider_version", str_or_null(h.checks.provider_version));
     json_object_set_new(o, "message", str_or_null(h.checks.message));
     json_object_set_new(o, "error", h.rc ? json_string(ab_rc_name(h.rc)) : json_null());
+    json_object_set_new(o, "sync_lag", sync_lag_of(ctx, tenant_of(req), pc->name, req->arena));
     http_resp_json(resp, 200, o);
 }
 

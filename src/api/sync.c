@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/str.h"
 #include "core/timefmt.h"
+#include "store/rules.h"
 #include "http/json.h"
 #include "store/outbox.h"
 #include "store/synclog.h"
@@ -196,7 +197,10 @@ enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
                                     "# TYPE assetbridge_sync_queue_depth gauge\n"
                                     "# TYPE assetbridge_sync_dead_letters gauge\n"
                                     "# TYPE assetbridge_sync_lag_seconds gauge\n"
-                                    "# TYPE assetbridge_sync_breaker_open gauge\n";
+                                    "# TYPE assetbridge_sync_breaker_open gauge\n"
+                                    "# TYPE assetbridge_sync_lagging gauge\n"
+                                    "# TYPE assetbridge_work_orders_past_sla gauge\n"
+                                    "# TYPE assetbridge_rules_open_requests gauge\n";
     enum ab_rc rc = buf_append_str(out, help);
     struct store_read *r = NULL;
     if (!rc)
@@ -207,9 +211,27 @@ enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
     struct arena *a = arena_new(0, 0);
     for (size_t t = 0; !rc && t < ctx->cfg->n_tenants; t++) {
         const struct config_tenant *ten = &ctx->cfg->tenants[t];
+        /* the rules' watch: work orders past their SLA, requests still open */
+        struct store_rules_counts rcnt;
+        rc = store_rules_counts(r, ten->name, now, &rcnt);
+        if (!rc)
+            rc = buf_printf(out,
+                            "assetbridge_work_orders_past_sla{tenant=\"%s\"} %lld\n"
+                            "assetbridge_rules_open_requests{tenant=\"%s\"} %lld\n",
+                            ten->name, (long long)rcnt.past_sla, ten->name,
+                            (long long)rcnt.open_requests);
         for (size_t i = 0; !rc && i < ten->n_providers; i++) {
             const struct config_provider *pc = &ten->providers[i];
             const char *lbl = arena_printf(a, "tenant=\"%s\",provider=\"%s\"", ten->name, pc->name);
+            if (config_rules_sync_lag(ten, pc->name) > 0) {
+                struct store_rule_state lag;
+                bool found = false;
+                rc = store_rule_state_read(r, ten->name, "sync_lag", pc->name, "sync_lag", a, &lag,
+                                           &found);
+                if (!rc)
+                    rc = buf_printf(out, "assetbridge_sync_lagging{%s} %d\n", lbl,
+                                    found && strcmp(lag.state, "lagging") == 0 ? 1 : 0);
+            }
             struct store_outbox_counts c;
             rc = store_outbox_counts(r, ten->name, pc->name, &c);
             if (!rc)

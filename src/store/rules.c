@@ -355,3 +355,39 @@ enum ab_rc store_rules_asset_uses(struct store_read *r, const char *tenant, cons
         return rc;
     return obj_rows(db, st, "report", limit, a, out, n, &more);
 }
+
+static const char SQL_COUNT_PAST_SLA[] =
+    "SELECT COUNT(*) FROM objects WHERE tenant = ?1 AND kind = 'work_order' AND due_at < ?2"
+    " AND (status IS NULL OR status NOT IN ('completed', 'closed', 'cancelled'))";
+static const char SQL_COUNT_OPEN_REQUESTS[] =
+    "SELECT COUNT(*) FROM rule_state WHERE tenant = ?1 AND request_key IS NOT NULL"
+    " AND request_closed_at IS NULL AND kind IN ('calibration', 'maintenance', 'condition')";
+
+static enum ab_rc count_one(struct store_db *db, const char *sql, const char *tenant, int64_t now,
+                            bool with_now, int64_t *out)
+{
+    struct store_stmt *st;
+    bool row = false;
+    *out = 0;
+    enum ab_rc rc = store_db_stmt(db, sql, &st);
+    if (!rc)
+        rc = with_now ? store_bind_all(db, st, "ti", tenant, now)
+                      : store_bind_all(db, st, "t", tenant);
+    if (!rc)
+        rc = store_step_row(db, st, &row);
+    if (!rc && row)
+        *out = store_col_int(db, st, 0);
+    db->ops->reset(st);
+    return rc;
+}
+
+enum ab_rc store_rules_counts(struct store_read *r, const char *tenant, int64_t now,
+                              struct store_rules_counts *out)
+{
+    struct store_db *db = store_read_db(r);
+    memset(out, 0, sizeof(*out));
+    enum ab_rc rc = count_one(db, SQL_COUNT_PAST_SLA, tenant, now, true, &out->past_sla);
+    if (!rc)
+        rc = count_one(db, SQL_COUNT_OPEN_REQUESTS, tenant, now, false, &out->open_requests);
+    return rc;
+}

@@ -88,6 +88,15 @@ enum ab_rc store_rules_asset_uses(struct store_read *r, const char *tenant, cons
                                   struct store_object **out /* OUT */,
                                   size_t *n /* OUT */) AB_MUST_CHECK;
 
+/* What the rules watch, counted for /metrics: work orders open past their
+ * SLA at now, requests opened and not closed yet. */
+struct store_rules_counts {
+    int64_t past_sla;
+    int64_t open_requests;
+};
+enum ab_rc store_rules_counts(struct store_read *r, const char *tenant, int64_t now,
+                              struct store_rules_counts *out /* OUT */) AB_MUST_CHECK;
+
 /* Objects of kind with updated_at >= since (INT64_MIN: all) and id >
  * after_id (NULL or "": from the start), in id order, at most limit
  * (1..1000); *more when more follow (continue after the last id). */

@@ -149,6 +149,27 @@ class RulesTest(unittest.TestCase):
                 self.watched(s, key, ref)
             self.assertEqual(self.events("work_order.sla_breached", subject), 1)
             self.assertEqual(len(self.hub_work_orders()), 1)
+            # the watch shows in the metrics: one work order past its SLA,
+            # one request (the hub work order) still open
+            st, _, text = s.request("GET", "/metrics", headers={"Authorization": "Bearer " + key})
+            self.assertEqual(st, 200, text)
+            self.assertIn('assetbridge_work_orders_past_sla{tenant="plant-a"} 1\n', text)
+            self.assertIn('assetbridge_rules_open_requests{tenant="plant-a"} 1\n', text)
+            # completed in the hub: the loop closes, the calibration is
+            # recorded (calibration.completed), nothing is past its SLA
+            st, _, body = s.request("POST", "/v1/work-orders/%s:complete" % wos[0][0], body={},
+                                    headers={"Authorization": "Bearer " + key})
+            self.assertEqual(st, 200, body)
+            self.wait_for("the request closed", lambda: self.count(
+                "SELECT COUNT(*) FROM rule_state WHERE kind = 'calibration' AND subject = 'CAL-1'"
+                " AND request_closed_at IS NOT NULL"))
+            self.wait_for("calibration.completed by the rules", lambda: self.count(
+                "SELECT COUNT(*) FROM events WHERE type = 'calibration.completed'"
+                " AND json_extract(payload, '$.performed_by') IS NULL"
+                " AND json_extract(payload, '$.due_at') > '2026-07-01'"))
+            st, _, text = s.request("GET", "/metrics", headers={"Authorization": "Bearer " + key})
+            self.assertIn('assetbridge_work_orders_past_sla{tenant="plant-a"} 0\n', text)
+            self.assertIn('assetbridge_rules_open_requests{tenant="plant-a"} 0\n', text)
         finally:
             s.__exit__(None, None, None)
 
