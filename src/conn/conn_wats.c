@@ -1181,6 +1181,32 @@ static void push_asset(struct wats_ctx *w, const struct conn_item *item, struct 
     const char *tid = conn_jstr(at, "wats_type_id");
     if (!tid)
         tid = conn_jstr(p, "wats_type_id");
+    /* an asset the lifecycle rules carry from the asset master system: one
+     * WATS knows by its serial number already is linked, never overwritten
+     * (registered: nothing to write; moved or changed: its WATS type stays) */
+    const char *lc = conn_jstr(p, "lifecycle");
+    const char *sn = conn_jstr(p, "asset_native_id");
+    if (!sn)
+        sn = conn_jstr(p, "serial_number");
+    if (lc && sn) {
+        const json_t *cur;
+        struct conn_result look;
+        memset(&look, 0, sizeof(look));
+        look.retry_after_ms = -1;
+        enum ab_rc rc = get_asset(w, sn, item->correlation_id, a, &cur, &look);
+        if (rc && rc != AB_ENOTFOUND) {
+            *out = look;
+            return;
+        }
+        if (!rc && strcmp(lc, "created") == 0) {
+            out->outcome = CONN_OK;
+            out->native_id = arena_strdup(a, conn_jstr(cur, "serialNumber"));
+            out->message = "WATS has the asset already: linked, not changed";
+            return;
+        }
+        if (!rc && !tid)
+            tid = conn_jstr(cur, "typeId");
+    }
     if (!tid) {
         const char *name = conn_jstr(p, "wats_type");
         if (!name)

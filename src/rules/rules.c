@@ -32,6 +32,7 @@
 #include "rules/rules_int.h"
 #include "rules/suggest.h"
 #include "store/assets.h"
+#include "store/baselines.h"
 #include "store/events.h"
 #include "store/journal.h"
 #include "store/rules.h"
@@ -531,7 +532,11 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
     struct store_read *rd = NULL;
     struct rules_asset as = {0};
     double reading = NAN;
-    const char *unit = json_string_value(json_object_get(doc, "interval_unit"));
+    /* the hub meter a usage plan counts on: its meter_type (a provider's
+     * plan names the counter), else its interval_unit (a hub plan) */
+    const char *unit = json_string_value(json_object_get(doc, "meter_type"));
+    if (!unit)
+        unit = json_string_value(json_object_get(doc, "interval_unit"));
     bool usage = str_eq(trigger, "usage");
     enum ab_rc rc = store_read_begin(r->store, &rd);
     if (!rc)
@@ -540,6 +545,18 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
         rc = store_rules_meter_value(rd, t->name, ref, unit, &reading);
         if (rc == AB_ENOTFOUND)
             rc = AB_OK; /* no reading yet */
+        /* a provider's plan counts in its own counter's terms: the hub's
+         * value plus the provider's total when the hub linked the asset */
+        const char *owner = as.sor[DOMAIN_MAINTENANCE];
+        const char *native = as.native[DOMAIN_MAINTENANCE];
+        const char *pid = json_string_value(json_object_get(doc, "provider_id"));
+        if (!rc && isfinite(reading) && owner && native && pid && !str_eq(pid, "hub")) {
+            double base = 0;
+            bool found = false;
+            rc = store_usage_baseline_get_read(rd, t->name, owner, native, unit, &base, &found);
+            if (!rc && found)
+                reading += base;
+        }
     }
     if (rd)
         store_read_end(rd);

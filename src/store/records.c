@@ -628,7 +628,11 @@ static enum ab_rc apply_object(struct store_tx *tx, const struct store_record *r
     const char *status = json_string_value(json_object_get(doc, "common_status"));
     if (!status)
         status = json_string_value(json_object_get(doc, "status"));
-    int64_t due = time_field(doc, "due_at", "next_due_at");
+    /* the due_at column: a work order's or notification's SLA date (the
+     * rules' SLA watch reads it), else a due or next due date */
+    bool wo = strcmp(rec->entity, "work_order") == 0 || strcmp(rec->entity, "notification") == 0;
+    int64_t due =
+        wo ? time_field(doc, "sla_due_at", NULL) : time_field(doc, "due_at", "next_due_at");
 
     struct store_stmt *st;
     bool row = false;

@@ -136,7 +136,7 @@ static const char SQL_OBJ_SINCE[] = "SELECT " OBJ_COLS " FROM objects"
                                     " AND id > ?4 ORDER BY id LIMIT ?5";
 static const char SQL_WO_PAST_SLA[] =
     "SELECT " OBJ_COLS " FROM objects"
-    " WHERE tenant = ?1 AND kind = 'work_order' AND due_at < ?2"
+    " WHERE tenant = ?1 AND kind IN ('work_order', 'notification') AND due_at < ?2"
     " AND (status IS NULL OR status NOT IN ('completed', 'closed', 'cancelled'))"
     " AND id > ?3 ORDER BY id LIMIT ?4";
 static const char SQL_METERS_SINCE[] =
@@ -357,7 +357,8 @@ enum ab_rc store_rules_asset_uses(struct store_read *r, const char *tenant, cons
 }
 
 static const char SQL_COUNT_PAST_SLA[] =
-    "SELECT COUNT(*) FROM objects WHERE tenant = ?1 AND kind = 'work_order' AND due_at < ?2"
+    "SELECT COUNT(*) FROM objects WHERE tenant = ?1 AND kind IN ('work_order', 'notification')"
+    " AND due_at < ?2"
     " AND (status IS NULL OR status NOT IN ('completed', 'closed', 'cancelled'))";
 static const char SQL_COUNT_OPEN_REQUESTS[] =
     "SELECT COUNT(*) FROM rule_state WHERE tenant = ?1 AND request_key IS NOT NULL"

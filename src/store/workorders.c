@@ -728,6 +728,18 @@ enum ab_rc store_calibration_record(struct store_tx *tx, const struct store_cal_
         cal.performed_by = in->performed_by;
     cal.due_state = MODEL_DUE_OK;
     int64_t interval = cal.interval_days ? cal.interval_days : provider_interval;
+    if (!interval) {
+        /* the rules' interval for the asset (rules.calibration.interval_days
+         * with its site and asset type overrides) */
+        const struct config *cfg = store_config(tx->store);
+        const struct config_tenant *ct = cfg ? config_tenant(cfg, in->tenant) : NULL;
+        struct config_rules_cal rules;
+        if (ct) {
+            config_rules_calibration(ct, asset.asset.site, model_asset_type_name(asset.asset.type),
+                                     &rules);
+            interval = rules.interval_days;
+        }
+    }
     if (in->next_due_at != MODEL_TIME_UNSET)
         cal.due_at = in->next_due_at;
     else if (interval > 0)
