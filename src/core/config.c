@@ -1789,6 +1789,47 @@ static const struct conf_entry rules_maint_entries[] = {
      .doc = "maintenance completed elsewhere resets the WATS running count"},
     CONF_END};
 
+static void check_window(struct conf_ctx *c, const struct conf_entry *e,
+                         const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 1 || v > 1000))
+        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 1000", path);
+}
+
+static const struct conf_entry rules_failure_rate_entries[] = {
+    {.name = "enabled",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = OFF(config_rules_failure_rate, enabled),
+     .doc = "open a corrective request when a fixture's or instrument's failure rate rises"},
+    {.name = "window",
+     .type = CONF_INT,
+     .def = "20",
+     .check = check_window,
+     .offset = OFF(config_rules_failure_rate, window),
+     .doc = "judge the asset's last this many uses in test reports"},
+    {.name = "min_uses",
+     .type = CONF_INT,
+     .def = "10",
+     .check = check_window,
+     .offset = OFF(config_rules_failure_rate, min_uses),
+     .doc = "never judge fewer uses than this"},
+    {.name = "threshold_pct",
+     .type = CONF_NUMBER,
+     .def = "25",
+     .check = check_pct_below_100,
+     .offset = OFF(config_rules_failure_rate, threshold_pct),
+     .doc = "out of spec above this percentage of failed reports"},
+    {.name = "asset_types",
+     .type = CONF_CUSTOM,
+     .decode = decode_string_list,
+     .print = print_string_list,
+     .offset = OFF(config_rules_failure_rate, asset_types),
+     .doc = "asset types judged; default fixture and instrument"},
+    CONF_END};
+
 /* An override map: remember which keys it writes (bit i: key i of the
  * table), so only those replace the tenant's values (rules_merge). */
 static void check_rules_set(struct conf_ctx *c, const struct conf_entry *e,
@@ -1800,8 +1841,9 @@ static void check_rules_set(struct conf_ctx *c, const struct conf_entry *e,
     for (unsigned i = 0; i < 32 && e->entries[i].name; i++)
         if (conf_map_get(node, e->entries[i].name))
             set |= 1u << i;
-    size_t set_off =
-        e->entries == rules_cal_entries ? OFF(config_rules_cal, set) : OFF(config_rules_maint, set);
+    size_t set_off = e->entries == rules_cal_entries     ? OFF(config_rules_cal, set)
+                     : e->entries == rules_maint_entries ? OFF(config_rules_maint, set)
+                                                         : OFF(config_rules_failure_rate, set);
     memcpy((char *)base + e->offset + set_off, &set, sizeof(set));
 }
 
@@ -1818,6 +1860,12 @@ static const struct conf_entry rules_override_entries[] = {
      .check = check_rules_set,
      .offset = OFF(config_rules_override, maintenance),
      .doc = "maintenance rules replacing the tenant's"},
+    {.name = "failure_rate",
+     .type = CONF_MAP,
+     .entries = rules_failure_rate_entries,
+     .check = check_rules_set,
+     .offset = OFF(config_rules_override, failure_rate),
+     .doc = "out-of-spec rule keys replacing the tenant's"},
     CONF_END};
 
 static const struct conf_entry rules_override_item = {.name = "override",
@@ -1876,47 +1924,6 @@ static void check_rules(struct conf_ctx *c, const struct conf_entry *e,
                    "'%s.sla.sync_lag.%s' names a provider that is not configured", path, p);
     }
 }
-
-static void check_window(struct conf_ctx *c, const struct conf_entry *e,
-                         const struct conf_node *node, const char *path, void *base)
-{
-    int64_t v;
-    memcpy(&v, (char *)base + e->offset, sizeof(v));
-    if (node && !node->is_null && (v < 1 || v > 1000))
-        conf_error(c, node->line, node->column, e->doc, "'%s' must be between 1 and 1000", path);
-}
-
-static const struct conf_entry rules_failure_rate_entries[] = {
-    {.name = "enabled",
-     .type = CONF_BOOL,
-     .def = "false",
-     .offset = OFF(config_rules_failure_rate, enabled),
-     .doc = "open a corrective request when a fixture's or instrument's failure rate rises"},
-    {.name = "window",
-     .type = CONF_INT,
-     .def = "20",
-     .check = check_window,
-     .offset = OFF(config_rules_failure_rate, window),
-     .doc = "judge the asset's last this many uses in test reports"},
-    {.name = "min_uses",
-     .type = CONF_INT,
-     .def = "10",
-     .check = check_window,
-     .offset = OFF(config_rules_failure_rate, min_uses),
-     .doc = "never judge fewer uses than this"},
-    {.name = "threshold_pct",
-     .type = CONF_NUMBER,
-     .def = "25",
-     .check = check_pct_below_100,
-     .offset = OFF(config_rules_failure_rate, threshold_pct),
-     .doc = "out of spec above this percentage of failed reports"},
-    {.name = "asset_types",
-     .type = CONF_CUSTOM,
-     .decode = decode_string_list,
-     .print = print_string_list,
-     .offset = OFF(config_rules_failure_rate, asset_types),
-     .doc = "asset types judged; default fixture and instrument"},
-    CONF_END};
 
 static const struct conf_entry rules_lifecycle_entries[] = {
     {.name = "enabled",
@@ -2421,6 +2428,7 @@ static void rules_merge(const struct conf_entry *entries, unsigned set, void *ds
         case CONF_NUMBER: n = sizeof(double); break;
         case CONF_STRING:
         case CONF_ENUM: n = sizeof(const char *); break;
+        case CONF_CUSTOM: n = sizeof(struct config_string_list); break; /* the rules' lists */
         default: n = sizeof(int64_t); break;
         }
         memcpy((char *)dst + entries[i].offset, (const char *)src + entries[i].offset, n);
@@ -2458,6 +2466,30 @@ void config_rules_maintenance(const struct config_tenant *t, const char *site,
     if ((o = rules_override(t->rules.asset_types, t->rules.n_asset_types, asset_type)))
         rules_merge(rules_maint_entries, o->maintenance.set, out, &o->maintenance);
     out->set = 0;
+}
+
+void config_rules_failure_rate(const struct config_tenant *t, const char *site,
+                               const char *asset_type, struct config_rules_failure_rate *out)
+{
+    const struct config_rules_override *o;
+    *out = t->rules.failure_rate;
+    if ((o = rules_override(t->rules.sites, t->rules.n_sites, site)))
+        rules_merge(rules_failure_rate_entries, o->failure_rate.set, out, &o->failure_rate);
+    if ((o = rules_override(t->rules.asset_types, t->rules.n_asset_types, asset_type)))
+        rules_merge(rules_failure_rate_entries, o->failure_rate.set, out, &o->failure_rate);
+}
+
+bool config_rules_failure_rate_any(const struct config_tenant *t)
+{
+    if (t->rules.failure_rate.enabled)
+        return true;
+    for (size_t i = 0; i < t->rules.n_sites; i++)
+        if (t->rules.sites[i].failure_rate.enabled)
+            return true;
+    for (size_t i = 0; i < t->rules.n_asset_types; i++)
+        if (t->rules.asset_types[i].failure_rate.enabled)
+            return true;
+    return false;
 }
 
 int64_t config_rules_sync_lag(const struct config_tenant *t, const char *provider)

@@ -316,12 +316,23 @@ struct config_rules_maint {
     unsigned set;             /* overrides: bit i = key i of the table was written */
 };
 
+/* `rules.failure_rate`: out-of-spec from test results (src/rules/condition.c). */
+struct config_rules_failure_rate {
+    bool enabled;                          /* default false */
+    int64_t window;                        /* judge the last this many uses; 20 */
+    int64_t min_uses;                      /* never judge fewer uses; 10 */
+    double threshold_pct;                  /* open a request above this failure rate; 25 */
+    struct config_string_list asset_types; /* judged asset types; default fixture, instrument */
+    unsigned set;                          /* overrides: bit i = key i of the table was written */
+};
+
 /* `rules.sites.NAME` / `rules.asset_types.NAME`: keys written here replace
  * the tenant's (an asset type's replace a site's). */
 struct config_rules_override {
     const char *name; /* site name, or asset type (station, fixture, ...) */
     struct config_rules_cal calibration;
     struct config_rules_maint maintenance;
+    struct config_rules_failure_rate failure_rate;
 };
 
 /* `rules.sla.sync_lag.PROVIDER`. */
@@ -337,15 +348,6 @@ struct config_rules_sla {
 };
 
 /* `tenants.T.rules`: what the rules engine (src/rules) watches. */
-/* `rules.failure_rate`: out-of-spec from test results (src/rules/condition.c). */
-struct config_rules_failure_rate {
-    bool enabled;                          /* default false */
-    int64_t window;                        /* judge the last this many uses; 20 */
-    int64_t min_uses;                      /* never judge fewer uses; 10 */
-    double threshold_pct;                  /* open a request above this failure rate; 25 */
-    struct config_string_list asset_types; /* judged asset types; default fixture, instrument */
-};
-
 /* `rules.lifecycle`: asset master changes carried to the other systems
  * (src/rules/lifecycle.c). */
 struct config_rules_lifecycle {
@@ -523,6 +525,16 @@ void config_rules_calibration(const struct config_tenant *t, const char *site,
 /* The same for maintenance plans. */
 void config_rules_maintenance(const struct config_tenant *t, const char *site,
                               const char *asset_type, struct config_rules_maint *out /* OUT */);
+
+/* The out-of-spec rule (rules.failure_rate) for an asset, with the site and
+ * asset type overrides merged as for calibration. */
+void config_rules_failure_rate(const struct config_tenant *t, const char *site,
+                               const char *asset_type,
+                               struct config_rules_failure_rate *out /* OUT */);
+
+/* Whether the out-of-spec rule is enabled for the tenant or in any of its
+ * overrides (the scan of test report uses runs only then). */
+bool config_rules_failure_rate_any(const struct config_tenant *t);
 
 /* The sync lag limit of provider in t (rules.sla.sync_lag), 0 when unwatched. */
 int64_t config_rules_sync_lag(const struct config_tenant *t, const char *provider);

@@ -40,7 +40,8 @@ static bool type_judged(const struct config_rules_failure_rate *fr, const char *
 
 static enum ab_rc eval_failure_rate(struct rules *r, const struct config_tenant *t, const char *ref)
 {
-    const struct config_rules_failure_rate *fr = &t->rules.failure_rate;
+    struct config_rules_failure_rate frc;
+    const struct config_rules_failure_rate *fr = &frc;
     struct arena *a = arena_new(65536, 32u << 20);
     struct store_read *rd = NULL;
     struct rules_asset as;
@@ -52,7 +53,9 @@ static enum ab_rc eval_failure_rate(struct rules *r, const struct config_tenant 
     enum ab_rc rc = store_read_begin(r->store, &rd);
     if (!rc)
         rc = rules_asset_load(rd, t, ref, a, &as);
-    if (!rc && type_judged(fr, as.type))
+    if (!rc)
+        config_rules_failure_rate(t, as.site, as.type, &frc);
+    if (!rc && frc.enabled && type_judged(fr, as.type))
         rc = store_rule_state_read(rd, t->name, "condition", ref, "failure_rate", a, &cur, &found);
     else if (!rc)
         as.ref = NULL; /* not judged */
@@ -160,7 +163,7 @@ enum ab_rc rules_condition_pass(struct rules *r, const struct config_tenant *t, 
                                 int64_t now)
 {
     (void)now;
-    if (!t->rules.failure_rate.enabled)
+    if (!config_rules_failure_rate_any(t))
         return AB_OK;
     struct rules_tenant_pass *tp = &r->tp[ti];
     int64_t since = tp->reports_at == INT64_MIN ? INT64_MIN : tp->reports_at - RULES_LOOKBACK_MS;

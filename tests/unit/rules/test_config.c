@@ -110,6 +110,56 @@ static void test_overrides(void **state)
     config_free(cfg);
 }
 
+/* The out-of-spec rule and its overrides; the closed loop, lockout and
+ * lifecycle keys with their defaults. */
+static void test_failure_rate_and_loop_keys(void **state)
+{
+    (void)state;
+    struct config *cfg = load("tenants:\n"
+                              "  default:\n"
+                              "    rules:\n"
+                              "      failure_rate: {window: 30, asset_types: [fixture]}\n"
+                              "      calibration: {lockout: true, interval_usage: 500}\n"
+                              "      sites:\n"
+                              "        plant-1: {failure_rate: {enabled: true}}\n"
+                              "      asset_types:\n"
+                              "        fixture: {failure_rate: {threshold_pct: 10}}\n");
+    assert_non_null(cfg);
+    const struct config_tenant *t = &cfg->tenants[0];
+    assert_true(config_rules_failure_rate_any(t));
+    assert_true(t->rules.close_loop);
+    assert_true(t->rules.lifecycle.enabled);
+    assert_false(t->rules.lifecycle.reverse);
+    struct config_rules_failure_rate f;
+    config_rules_failure_rate(t, "plant-2", "fixture", &f);
+    assert_false(f.enabled);
+    assert_true(f.threshold_pct == 10.0);
+    assert_int_equal(f.window, 30);
+    config_rules_failure_rate(t, "plant-1", "fixture", &f);
+    assert_true(f.enabled);
+    assert_true(f.threshold_pct == 10.0);
+    assert_int_equal(f.asset_types.n, 1);
+    config_rules_failure_rate(t, "plant-1", "station", &f);
+    assert_true(f.enabled);
+    assert_true(f.threshold_pct == 25.0);
+    assert_int_equal(f.min_uses, 10);
+    struct config_rules_cal c;
+    config_rules_calibration(t, "plant-1", "instrument", &c);
+    assert_true(c.lockout);
+    assert_false(c.reset_running_count);
+    assert_true(c.interval_usage == 500.0);
+    assert_string_equal(c.usage_meter, "cycles");
+    config_free(cfg);
+    assert_null(load("tenants:\n"
+                     "  default:\n"
+                     "    rules:\n"
+                     "      failure_rate: {window: 0, threshold_pct: 100}\n"));
+    assert_true(find_error("'tenants.default.rules.failure_rate.window' must be between 1 and "
+                           "1000") >= 0);
+    assert_true(find_error("'tenants.default.rules.failure_rate.threshold_pct' must be a "
+                           "percentage above 0 and below 100") >= 0);
+}
+
 static void test_checks(void **state)
 {
     (void)state;
@@ -156,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_defaults, teardown),
         cmocka_unit_test_teardown(test_overrides, teardown),
+        cmocka_unit_test_teardown(test_failure_rate_and_loop_keys, teardown),
         cmocka_unit_test_teardown(test_checks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
