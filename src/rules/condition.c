@@ -107,14 +107,7 @@ static enum ab_rc eval_failure_rate(struct rules *r, const struct config_tenant 
     config_rules_maintenance(t, as.site, as.type, &mc);
 
     struct rules_transition x;
-    memset(&x, 0, sizeof(x));
-    x.r = r;
-    x.t = t;
-    x.asset = &as;
-    x.a = a;
-    x.next.kind = "condition";
-    x.next.subject = as.ref;
-    x.next.rule_id = "failure_rate";
+    rules_transition_init(&x, r, t, &as, a, "condition", as.ref, "failure_rate");
     x.next.occurrence = occ;
     x.next.state = out ? "out_of_spec" : "ok";
     x.events[0] = "asset.out_of_spec";

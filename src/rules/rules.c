@@ -107,6 +107,21 @@ enum ab_rc rules_asset_load(struct store_read *rd, const struct config_tenant *t
 
 /* ---- what a transition does (inside the write job) ------------------------------ */
 
+void rules_transition_init(struct rules_transition *x, struct rules *r,
+                           const struct config_tenant *t, const struct rules_asset *asset,
+                           struct arena *a, const char *kind, const char *subject,
+                           const char *rule_id)
+{
+    memset(x, 0, sizeof(*x));
+    x->r = r;
+    x->t = t;
+    x->asset = asset;
+    x->a = a;
+    x->next.kind = kind;
+    x->next.subject = subject;
+    x->next.rule_id = rule_id;
+}
+
 /* Rank of a state name (ok < due_soon < overdue; due, breached and lagging
  * rank like overdue). */
 static int rank(const char *s)
@@ -307,15 +322,21 @@ static int64_t doc_time(const json_t *doc, const char *key)
 }
 
 /* The calibration record that counts for the asset: the calibration system
- * of record's, else the hub's, else the one due first. */
-static const struct store_object *effective_cal(const struct store_object *v, size_t n,
+ * of record's, else the hub's, else the one due first. A pulled record's
+ * provider_id is its provider's type (the model's provider ids are types),
+ * so the system of record is recognised by its name or its type. */
+static const struct store_object *effective_cal(const struct config_tenant *t,
+                                                const struct store_object *v, size_t n,
                                                 const char *sor)
 {
     const struct store_object *best = NULL;
+    const struct config_provider *sp = sor ? config_provider(t, sor) : NULL;
     int best_rank = -1;
     for (size_t i = 0; i < n; i++) {
         const char *p = json_string_value(json_object_get(v[i].doc, "provider_id"));
-        int rk = sor && str_eq(p, sor) ? 2 : str_eq(p, "hub") ? 1 : 0;
+        int rk = sor && (str_eq(p, sor) || (sp && str_eq(p, sp->type))) ? 2
+                 : str_eq(p, "hub")                                     ? 1
+                                                                        : 0;
         if (rk > best_rank || (rk == best_rank && v[i].due_at != INT64_MIN &&
                                (best->due_at == INT64_MIN || v[i].due_at < best->due_at))) {
             best = &v[i];
@@ -438,7 +459,8 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
         store_read_end(rd);
     if (rc == AB_ENOTFOUND)
         rc = AB_OK; /* the asset is gone: nothing to watch */
-    const struct store_object *o = rc ? NULL : effective_cal(objs, n, as.sor[DOMAIN_CALIBRATION]);
+    const struct store_object *o =
+        rc ? NULL : effective_cal(t, objs, n, as.sor[DOMAIN_CALIBRATION]);
     struct config_rules_cal rcfg = {0};
     if (o)
         config_rules_calibration(t, as.site, as.type, &rcfg);
@@ -467,14 +489,7 @@ static enum ab_rc eval_calibration(struct rules *r, const struct config_tenant *
     const char *occ =
         timed ? rules_fmt_time(a, due) : arena_printf(a, "usage:%s", u.since ? u.since : "never");
     struct rules_transition x;
-    memset(&x, 0, sizeof(x));
-    x.r = r;
-    x.t = t;
-    x.asset = &as;
-    x.a = a;
-    x.next.kind = "calibration";
-    x.next.subject = as.ref;
-    x.next.rule_id = "calibration";
+    rules_transition_init(&x, r, t, &as, a, "calibration", as.ref, "calibration");
     x.next.occurrence = occ;
     x.next.state = model_due_state_name(st);
     x.events[0] = "calibration.due";
@@ -594,14 +609,7 @@ static enum ab_rc eval_plan(struct rules *r, const struct config_tenant *t,
         due = rules_plan_time_due(due_at, mc.lead_time_ms, now);
     }
     struct rules_transition x;
-    memset(&x, 0, sizeof(x));
-    x.r = r;
-    x.t = t;
-    x.asset = &as;
-    x.a = a;
-    x.next.kind = "maintenance";
-    x.next.subject = as.ref;
-    x.next.rule_id = plan_id;
+    rules_transition_init(&x, r, t, &as, a, "maintenance", as.ref, plan_id);
     x.next.occurrence = occ;
     x.next.state = due ? "due" : "ok";
     x.events[0] = "maintenance.due";
@@ -647,13 +655,7 @@ static enum ab_rc eval_sla(struct rules *r, const struct config_tenant *t,
 {
     struct arena *a = arena_new(4096, 1u << 20);
     struct rules_transition x;
-    memset(&x, 0, sizeof(x));
-    x.r = r;
-    x.t = t;
-    x.a = a;
-    x.next.kind = "sla";
-    x.next.subject = wo->id;
-    x.next.rule_id = "sla";
+    rules_transition_init(&x, r, t, NULL, a, "sla", wo->id, "sla");
     x.next.occurrence = rules_fmt_time(a, wo->due_at);
     x.next.state = "breached";
     x.events[0] = "work_order.sla_breached";
@@ -703,13 +705,7 @@ static enum ab_rc eval_lag(struct rules *r, const struct config_tenant *t,
     }
     bool lagging = now - oldest > lim->max_ms;
     struct rules_transition x;
-    memset(&x, 0, sizeof(x));
-    x.r = r;
-    x.t = t;
-    x.a = a;
-    x.next.kind = "sync_lag";
-    x.next.subject = lim->provider;
-    x.next.rule_id = "sync_lag";
+    rules_transition_init(&x, r, t, NULL, a, "sync_lag", lim->provider, "sync_lag");
     x.next.occurrence = "";
     x.next.state = lagging ? "lagging" : "ok";
     x.events[0] = "sync.lagging";

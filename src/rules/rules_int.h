@@ -113,6 +113,13 @@ struct rules_transition {
     bool requested, hub_wo;
 };
 
+/* Zero x and set who evaluates (r, t, the asset or NULL, the arena) and
+ * the rule_state row it is about (kind, subject, rule_id). */
+void rules_transition_init(struct rules_transition *x, struct rules *r,
+                           const struct config_tenant *t, const struct rules_asset *asset,
+                           struct arena *a, const char *kind, const char *subject,
+                           const char *rule_id);
+
 /* Record x when it changes the stored row: the events of the state
  * entered, the request, the lockout, the row; one write job. Counts and
  * logs failures (retried on the next pass). */

@@ -444,15 +444,12 @@ static void read_row(struct store_db *db, struct store_stmt *st, struct arena *a
 
 static const char SQL_GET[] = "SELECT " ROW_COLUMNS " FROM outbox WHERE tenant = ? AND id = ?";
 
-enum ab_rc store_outbox_get(struct store_read *r, const char *tenant, int64_t id, struct arena *a,
-                            struct store_outbox_row *out)
+/* The one row the bound statement st selects (AB_ENOTFOUND: none); st is
+ * reset. rc is the preparing and binding's result. */
+static enum ab_rc one_row(struct store_db *db, struct store_stmt *st, enum ab_rc rc,
+                          struct arena *a, struct store_outbox_row *out)
 {
-    struct store_db *db = store_read_db(r);
-    struct store_stmt *st;
     bool row = false;
-    enum ab_rc rc = store_db_stmt(db, SQL_GET, &st);
-    if (!rc)
-        rc = store_bind_all(db, st, "ti", tenant, id);
     if (!rc)
         rc = store_step_row(db, st, &row);
     if (!rc && !row)
@@ -463,6 +460,17 @@ enum ab_rc store_outbox_get(struct store_read *r, const char *tenant, int64_t id
     return rc;
 }
 
+enum ab_rc store_outbox_get(struct store_read *r, const char *tenant, int64_t id, struct arena *a,
+                            struct store_outbox_row *out)
+{
+    struct store_db *db = store_read_db(r);
+    struct store_stmt *st;
+    enum ab_rc rc = store_db_stmt(db, SQL_GET, &st);
+    if (rc)
+        return rc;
+    return one_row(db, st, store_bind_all(db, st, "ti", tenant, id), a, out);
+}
+
 static const char SQL_GET_BY_KEY[] =
     "SELECT " ROW_COLUMNS " FROM outbox WHERE tenant = ? AND idempotency_key = ?";
 
@@ -471,18 +479,10 @@ enum ab_rc store_outbox_get_by_key(struct store_read *r, const char *tenant, con
 {
     struct store_db *db = store_read_db(r);
     struct store_stmt *st;
-    bool row = false;
     enum ab_rc rc = store_db_stmt(db, SQL_GET_BY_KEY, &st);
-    if (!rc)
-        rc = store_bind_all(db, st, "tt", tenant, key);
-    if (!rc)
-        rc = store_step_row(db, st, &row);
-    if (!rc && !row)
-        rc = AB_ENOTFOUND;
-    if (!rc)
-        read_row(db, st, a, out);
-    db->ops->reset(st);
-    return rc;
+    if (rc)
+        return rc;
+    return one_row(db, st, store_bind_all(db, st, "tt", tenant, key), a, out);
 }
 
 static const char SQL_SET_RESULT[] =

@@ -640,6 +640,28 @@ static enum ab_rc wo_sync_state(struct store_tx *tx, const struct outcome_job *j
                                          j->kind == OUT_COMPLETE ? j->native_id : NULL, j->a);
 }
 
+/* A mapping exception about what the provider did with the job's item
+ * (its effect differs from the hub's), for a person; in the job that
+ * completes the item. */
+static enum ab_rc item_exception(struct store_tx *tx, const struct outcome_job *j,
+                                 const char *reason, const char *message)
+{
+    const struct store_outbox_item *it = j->it;
+    struct store_outbox_mismatch m = {
+        .tenant = it->tenant,
+        .provider = it->provider,
+        .outbox_id = it->id,
+        .entity = it->entity,
+        .action = it->action,
+        .subject = it->subject,
+        .payload = it->payload,
+        .reason = reason,
+        .message = message,
+        .response = j->response,
+    };
+    return store_mapping_exception_outbox(tx, &m, NULL, j->a);
+}
+
 /* What a delivered item created at the provider: remember its id on the
  * item (the rules engine follows a request it opened by it), and link a
  * registered asset (upsert_asset answered with the provider's id) in the
@@ -660,22 +682,11 @@ static enum ab_rc created_at_provider(struct store_tx *tx, const struct outcome_
     rc = store_link_add(tx, it->tenant, it->provider, j->native_id, it->subject + 6, actor);
     if (rc != AB_ECONFLICT)
         return rc == AB_ENOTFOUND ? AB_OK : rc; /* an asset deleted since: nothing to link */
-    struct store_outbox_mismatch m = {
-        .tenant = it->tenant,
-        .provider = it->provider,
-        .outbox_id = it->id,
-        .entity = it->entity,
-        .action = it->action,
-        .subject = it->subject,
-        .payload = it->payload,
-        .reason = "native_id_conflict",
-        .message = arena_printf(j->a,
-                                "%s registered asset %s as '%s', which is linked to another "
-                                "asset already: link or merge them by hand",
-                                it->provider, it->subject + 6, j->native_id),
-        .response = j->response,
-    };
-    return store_mapping_exception_outbox(tx, &m, NULL, j->a);
+    return item_exception(tx, j, "native_id_conflict",
+                          arena_printf(j->a,
+                                       "%s registered asset %s as '%s', which is linked to "
+                                       "another asset already: link or merge them by hand",
+                                       it->provider, it->subject + 6, j->native_id));
 }
 
 static enum ab_rc outcome_job_fn(struct store_tx *tx, void *arg)
@@ -720,20 +731,8 @@ static enum ab_rc outcome_fn(struct store_tx *tx, void *arg)
     }
     if (j->kind == OUT_COMPLETE && j->mismatch) {
         rc = store_outbox_complete_note(tx, tenant, it->id, j->lease, j->mismatch);
-        struct store_outbox_mismatch m = {
-            .tenant = tenant,
-            .provider = it->provider,
-            .outbox_id = it->id,
-            .entity = it->entity,
-            .action = it->action,
-            .subject = it->subject,
-            .payload = it->payload,
-            .reason = j->cls,
-            .message = j->mismatch,
-            .response = j->response,
-        };
         if (!rc)
-            rc = store_mapping_exception_outbox(tx, &m, NULL, j->a);
+            rc = item_exception(tx, j, j->cls, j->mismatch);
     } else if (j->kind == OUT_COMPLETE && j->note) {
         rc = store_outbox_complete_note(tx, tenant, it->id, j->lease, j->note);
     } else if (j->kind == OUT_COMPLETE) {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../store/store_test.h"
+#include "rules_test.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/timefmt.h"
@@ -27,9 +28,6 @@
 #include "store/readings.h"
 #include "store/records.h"
 #include "store/workorders.h"
-
-#define DAY INT64_C(86400000)
-#define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 
 static const char CONFIG[] =
     "tenants:\n"
@@ -54,12 +52,6 @@ static const char CONFIG[] =
     "      asset_types:\n"
     "        tool: {calibration: {interval_usage: 1000, interval_days: 0}}\n";
 
-struct fixture {
-    struct test_db db;
-    struct config *cfg;
-    struct rules *rules;
-};
-
 static void put_asset(struct fixture *f, const char *ref, const char *serial, int type)
 {
     struct model_asset a = test_asset(ref, serial);
@@ -70,121 +62,27 @@ static void put_asset(struct fixture *f, const char *ref, const char *serial, in
 
 static int setup(void **state)
 {
-    clock_set_fake(T0, true);
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct config_errors errs = {0};
-    if (config_load_buffer("test.yaml", CONFIG, strlen(CONFIG), &f->cfg, &errs) != AB_OK) {
-        config_errors_print(&errs, stderr);
-        config_errors_cleanup(&errs);
+    struct fixture *f = fixture_open(CONFIG);
+    if (!f)
         return -1;
-    }
-    test_db_open(&f->db);
-    store_set_config(f->db.s, f->cfg);
+    store_set_config(f->db.s, f->cfg); /* as serve does: provider types, modes */
     put_asset(f, "I1", "SN-1", MODEL_ASSET_INSTRUMENT);
     assert_int_equal(test_link(f->db.s, "sap", "EQ-1", "I1"), AB_OK);
     assert_int_equal(test_link(f->db.s, "wats", "SN-1", "I1"), AB_OK);
     put_asset(f, "F1", "SN-F", MODEL_ASSET_FIXTURE);
     assert_int_equal(test_link(f->db.s, "sap", "EQ-F", "F1"), AB_OK);
     assert_int_equal(test_link(f->db.s, "wats", "SN-F", "F1"), AB_OK);
-    struct rules_opts o = {.manual = true};
-    assert_int_equal(rules_start_ex(f->cfg, f->db.s, &o, &f->rules), AB_OK);
+    fixture_start_rules(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    rules_stop(f->rules);
-    test_db_close(&f->db);
-    config_free(f->cfg);
-    free(f);
-    clock_set_real();
-    return 0;
+    return fixture_close(*state);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-struct upsert {
-    struct store_record rec;
-    struct arena *a;
-    struct store_upsert_result res;
-};
-
-static enum ab_rc upsert_job(struct store_tx *tx, void *arg)
-{
-    struct upsert *u = arg;
-    return store_record_upsert(tx, &u->rec, u->a, &u->res);
-}
-
-static void pulled(struct fixture *f, const char *provider, const char *entity,
-                   const char *native_id, const char *doc)
-{
-    json_error_t je;
-    json_t *j = json_loads(doc, 0, &je);
-    assert_non_null(j);
-    struct upsert u;
-    memset(&u, 0, sizeof(u));
-    u.rec.tenant = "t1";
-    u.rec.provider = provider;
-    u.rec.entity = entity;
-    u.rec.native_id = native_id;
-    u.rec.doc = j;
-    u.rec.source_revision = INT64_MIN;
-    u.rec.source_modified_at = INT64_MIN;
-    u.a = arena_new(4096, 1u << 20);
-    assert_int_equal(store_write(f->db.s, upsert_job, &u, NULL), AB_OK);
-    assert_true(u.res.outcome != STORE_UPSERT_EXCEPTION && u.res.outcome != STORE_UPSERT_CONFLICT);
-    arena_free(u.a);
-    json_decref(j);
-}
-
-struct cal_job {
-    struct store_cal_record in;
-    struct arena *a;
-    struct store_cal_result res;
-};
-
-static enum ab_rc cal_job(struct store_tx *tx, void *arg)
-{
-    struct cal_job *c = arg;
-    return store_calibration_record(tx, &c->in, c->a, &c->res);
-}
-
-static void hub_cal(struct fixture *f, const char *ref, int64_t at)
-{
-    struct cal_job c;
-    memset(&c, 0, sizeof(c));
-    c.in.tenant = "t1";
-    c.in.asset_ref = ref;
-    c.in.performed_at = at;
-    c.in.result = c.in.as_found = c.in.as_left = MODEL_CAL_IN_TOLERANCE;
-    c.in.next_due_at = MODEL_TIME_UNSET;
-    c.in.actor = "tester";
-    c.a = arena_new(4096, 1u << 20);
-    assert_int_equal(store_write(f->db.s, cal_job, &c, NULL), AB_OK);
-    arena_free(c.a);
-}
-
-static void run_at(struct fixture *f, int64_t now)
-{
-    clock_set_fake(now, true);
-    assert_int_equal(rules_run_once(f->rules, now), AB_OK);
-}
-
-static void exec_sql(struct fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *err = NULL;
-    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "exec_sql: %s: %s\n", sql, err ? err : "?");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    assert_int_equal(rc, SQLITE_OK);
-}
 
 /* The outbox item of key delivered as native at sap, completed there at. */
 static void sap_completes(struct fixture *f, const char *key_like, const char *native,
@@ -214,12 +112,6 @@ static int64_t items(struct fixture *f, const char *provider, const char *action
                       provider, action, extra ? " AND " : "", extra ? extra : "");
 }
 
-static int64_t events(struct fixture *f, const char *type, const char *subject)
-{
-    return test_count(&f->db, "SELECT COUNT(*) FROM events WHERE type = '%s' AND subject = '%s'",
-                      type, subject);
-}
-
 /* ---- tests ---------------------------------------------------------------------- */
 
 /* Overdue locks the station in WATS; the request completed in SAP records
@@ -228,7 +120,7 @@ static int64_t events(struct fixture *f, const char *type, const char *subject)
 static void test_lockout_and_closed_loop(void **state)
 {
     struct fixture *f = *state;
-    hub_cal(f, "I1", T0); /* due T0 + 100 d */
+    hub_cal(f, "I1", T0, MODEL_TIME_UNSET); /* due T0 + 100 d */
     int64_t due = T0 + 100 * DAY;
     run_at(f, T0 + 91 * DAY);
     assert_int_equal(items(f, "sap", "open_request", NULL), 1);
@@ -296,7 +188,7 @@ static void test_lockout_and_closed_loop(void **state)
 static void test_refused_request_falls_back_to_hub(void **state)
 {
     struct fixture *f = *state;
-    hub_cal(f, "I1", T0);
+    hub_cal(f, "I1", T0, MODEL_TIME_UNSET);
     run_at(f, T0 + 91 * DAY);
     assert_int_equal(items(f, "sap", "open_request", NULL), 1);
     exec_sql(f, "UPDATE outbox SET state = 'refused' WHERE action = 'open_request'");
@@ -435,22 +327,6 @@ static void test_lifecycle_propagation(void **state)
     assert_int_equal(items(f, "wats", "set_state", NULL), 1);
 }
 
-static void reading(struct fixture *f, const char *ref, double total)
-{
-    struct model_reading r;
-    memset(&r, 0, sizeof(r));
-    r.asset_ref = ref;
-    r.meter_type = "cycles";
-    r.amount = total;
-    r.mode = (uint8_t)MODEL_READING_VALUE;
-    r.read_at = clock_now_ms();
-    r.source = MODEL_SOURCE_TESTER;
-    struct store_readings_policy p = {.backwards = STORE_BACKWARDS_REJECT, .cfg = NULL};
-    struct store_reading_result res;
-    assert_int_equal(store_readings_append(f->db.s, "t1", &r, 1, &p, &res, NULL), AB_OK);
-    assert_int_equal(res.status, STORE_READING_ACCEPTED);
-}
-
 /* A torque tool calibrated every 1,000 cycles (no interval in days): due
  * soon at 900 cycles since the calibration, overdue at 1,000, counted from
  * the meter's value when the calibration was recorded; a new calibration
@@ -461,7 +337,7 @@ static void test_usage_based_calibration(void **state)
     put_asset(f, "T1", "SN-T", MODEL_ASSET_TOOL);
     assert_int_equal(test_link(f->db.s, "sap", "EQ-T", "T1"), AB_OK);
     reading(f, "T1", 5000);
-    hub_cal(f, "T1", T0);
+    hub_cal(f, "T1", T0, MODEL_TIME_UNSET);
     run_at(f, T0 + 1000); /* baseline: 5,000 */
     clock_set_fake(T0 + DAY, true);
     reading(f, "T1", 5800);
@@ -486,7 +362,7 @@ static void test_usage_based_calibration(void **state)
                                         " '$.due_at') IS NULL"),
                      1);
     /* calibrated again: counting restarts from 6,000 */
-    hub_cal(f, "T1", T0 + 4 * DAY);
+    hub_cal(f, "T1", T0 + 4 * DAY, MODEL_TIME_UNSET);
     clock_set_fake(T0 + 4 * DAY, true);
     run_at(f, T0 + 4 * DAY);
     reading(f, "T1", 6500);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../store/store_test.h"
+#include "rules_test.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/timefmt.h"
@@ -30,9 +31,6 @@
 #include "store/records.h"
 #include "store/rules.h"
 #include "store/workorders.h"
-
-#define DAY INT64_C(86400000)
-#define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 
 static const char CONFIG[] = "tenants:\n"
                              "  t1:\n"
@@ -54,12 +52,6 @@ static const char CONFIG[] = "tenants:\n"
                              "      sites:\n"
                              "        plant-9: {calibration: {enabled: false}}\n";
 
-struct fixture {
-    struct test_db db;
-    struct config *cfg;
-    struct rules *rules;
-};
-
 static void put_asset(struct fixture *f, const char *ref, const char *site)
 {
     struct model_asset a = test_asset(ref, NULL);
@@ -70,15 +62,9 @@ static void put_asset(struct fixture *f, const char *ref, const char *site)
 
 static int setup(void **state)
 {
-    clock_set_fake(T0, true);
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct config_errors errs = {0};
-    if (config_load_buffer("test.yaml", CONFIG, strlen(CONFIG), &f->cfg, &errs) != AB_OK) {
-        config_errors_print(&errs, stderr);
-        config_errors_cleanup(&errs);
+    struct fixture *f = fixture_open(CONFIG);
+    if (!f)
         return -1;
-    }
-    test_db_open(&f->db);
     put_asset(f, "A1", "plant-1");
     assert_int_equal(test_link(f->db.s, "sap", "EQ-1", "A1"), AB_OK);
     put_asset(f, "A2", "plant-2"); /* no system of record */
@@ -86,59 +72,17 @@ static int setup(void **state)
     put_asset(f, "A4", "plant-3"); /* owned by a provider without a connector */
     assert_int_equal(test_link(f->db.s, "cmms", "C-4", "A4"), AB_OK);
     put_asset(f, "A9", "plant-9"); /* rules disabled */
-    struct rules_opts o = {.manual = true};
-    assert_int_equal(rules_start_ex(f->cfg, f->db.s, &o, &f->rules), AB_OK);
+    fixture_start_rules(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    rules_stop(f->rules);
-    test_db_close(&f->db);
-    config_free(f->cfg);
-    free(f);
-    clock_set_real();
-    return 0;
+    return fixture_close(*state);
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-struct upsert {
-    struct store_record rec;
-    struct arena *a;
-    struct store_upsert_result res;
-};
-
-static enum ab_rc upsert_job(struct store_tx *tx, void *arg)
-{
-    struct upsert *u = arg;
-    return store_record_upsert(tx, &u->rec, u->a, &u->res);
-}
-
-/* A record pulled from provider (a JSON document as text). */
-static void pulled(struct fixture *f, const char *provider, const char *entity,
-                   const char *native_id, const char *doc)
-{
-    json_error_t je;
-    json_t *j = json_loads(doc, 0, &je);
-    assert_non_null(j);
-    struct upsert u;
-    memset(&u, 0, sizeof(u));
-    u.rec.tenant = "t1";
-    u.rec.provider = provider;
-    u.rec.entity = entity;
-    u.rec.native_id = native_id;
-    u.rec.doc = j;
-    u.rec.source_revision = INT64_MIN;
-    u.rec.source_modified_at = INT64_MIN;
-    u.a = arena_new(4096, 1u << 20);
-    assert_int_equal(store_write(f->db.s, upsert_job, &u, NULL), AB_OK);
-    assert_true(u.res.outcome == STORE_UPSERT_CREATED || u.res.outcome == STORE_UPSERT_UPDATED);
-    arena_free(u.a);
-    json_decref(j);
-}
 
 /* A calibration record of the asset linked as native_id at sap: due at
  * due (the interval comes from the rules: 100 days). */
@@ -148,46 +92,6 @@ static void cal(struct fixture *f, const char *provider, const char *native_id, 
     time_format_rfc3339(due, ts);
     snprintf(doc, sizeof(doc), "{\"asset_native_id\":\"%s\",\"due_at\":\"%s\"}", native_id, ts);
     pulled(f, provider, "calibration", native_id, doc);
-}
-
-struct cal_job {
-    struct store_cal_record in;
-    struct arena *a;
-    struct store_cal_result res;
-};
-
-static enum ab_rc cal_job(struct store_tx *tx, void *arg)
-{
-    struct cal_job *c = arg;
-    return store_calibration_record(tx, &c->in, c->a, &c->res);
-}
-
-/* The hub's own calibration record of ref, performed at, due at due. */
-static void hub_cal(struct fixture *f, const char *ref, int64_t at, int64_t due)
-{
-    struct cal_job c;
-    memset(&c, 0, sizeof(c));
-    c.in.tenant = "t1";
-    c.in.asset_ref = ref;
-    c.in.performed_at = at;
-    c.in.result = c.in.as_found = c.in.as_left = MODEL_CAL_IN_TOLERANCE;
-    c.in.next_due_at = due;
-    c.in.actor = "tester";
-    c.a = arena_new(4096, 1u << 20);
-    assert_int_equal(store_write(f->db.s, cal_job, &c, NULL), AB_OK);
-    arena_free(c.a);
-}
-
-static void run_at(struct fixture *f, int64_t now)
-{
-    clock_set_fake(now, true);
-    assert_int_equal(rules_run_once(f->rules, now), AB_OK);
-}
-
-static int64_t events(struct fixture *f, const char *type, const char *subject)
-{
-    return test_count(&f->db, "SELECT COUNT(*) FROM events WHERE type = '%s' AND subject = '%s'",
-                      type, subject);
 }
 
 static int64_t requests(struct fixture *f, const char *asset)
@@ -204,22 +108,6 @@ static int64_t hub_wos(struct fixture *f, const char *asset)
                       "SELECT COUNT(*) FROM objects WHERE kind = 'work_order' AND asset_ref = '%s'"
                       " AND json_extract(doc, '$.provider_id') = 'hub'",
                       asset);
-}
-
-/* Run sql on the database file (a test's stand-in for what the sync
- * engine records: an outbox item delivered). */
-static void exec_sql(struct fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *err = NULL;
-    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "exec_sql: %s: %s\n", sql, err ? err : "?");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    assert_int_equal(rc, SQLITE_OK);
 }
 
 /* The request of idempotency key delivered to sap as notification native,
@@ -422,22 +310,6 @@ static void test_maintenance_time_plan(void **state)
            "\"next_due_at\":\"2026-04-01T00:00:00Z\"}");
     run_at(f, T0 + 91 * DAY);
     assert_int_equal(requests(f, "A1"), 2);
-}
-
-static void reading(struct fixture *f, const char *ref, double total)
-{
-    struct model_reading r;
-    memset(&r, 0, sizeof(r));
-    r.asset_ref = ref;
-    r.meter_type = "cycles";
-    r.amount = total;
-    r.mode = (uint8_t)MODEL_READING_VALUE;
-    r.read_at = clock_now_ms();
-    r.source = MODEL_SOURCE_TESTER;
-    struct store_readings_policy p = {.backwards = STORE_BACKWARDS_REJECT, .cfg = NULL};
-    struct store_reading_result res;
-    assert_int_equal(store_readings_append(f->db.s, "t1", &r, 1, &p, &res, NULL), AB_OK);
-    assert_int_equal(res.status, STORE_READING_ACCEPTED);
 }
 
 static void test_maintenance_usage_plan(void **state)
