@@ -256,7 +256,7 @@ static json_t *sync_lag_of(const struct api_ctx *ctx, const char *tenant, const 
     if (limit <= 0)
         return json_null();
     struct store_read *r = NULL;
-    struct store_rule_state s;
+    struct store_rule_state s = {0};
     bool found = false;
     if (store_read_begin(ctx->store, &r) == AB_OK) {
         if (store_rule_state_read(r, tenant, "sync_lag", provider, "sync_lag", a, &s, &found))

@@ -233,7 +233,8 @@ enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
                                     found && strcmp(lag.state, "lagging") == 0 ? 1 : 0);
             }
             struct store_outbox_counts c;
-            rc = store_outbox_counts(r, ten->name, pc->name, &c);
+            if (!rc)
+                rc = store_outbox_counts(r, ten->name, pc->name, &c);
             if (!rc)
                 rc = buf_printf(out,
                                 "assetbridge_sync_queue_depth{%s} %lld\n"

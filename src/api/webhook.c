@@ -6,6 +6,8 @@
 #include "api/webhook.h"
 
 #include <openssl/crypto.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "core/id.h"
@@ -100,11 +102,21 @@ bool webhook_url_valid(const char *url, const char **why)
     const char *port = NULL;
     if (*host == '[') {
         const char *close = memchr(host, ']', alen);
-        if (!close || close == host + 1)
+        if (!close || close == host + 1 || close - host - 1 >= INET6_ADDRSTRLEN)
             return false;
         for (const char *c = host + 1; c < close; c++)
             if (!hex_or_colon(*c))
                 return false;
+        /* an IPv6 literal the way libcurl will read it (the characters
+         * alone let "[1]" through) */
+        char lit[INET6_ADDRSTRLEN];
+        struct in6_addr in6;
+        memcpy(lit, host + 1, (size_t)(close - host - 1));
+        lit[close - host - 1] = '\0';
+        if (inet_pton(AF_INET6, lit, &in6) != 1) {
+            *why = "has an invalid IPv6 address";
+            return false;
+        }
         if (close + 1 < end) {
             if (close[1] != ':')
                 return false;

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "conn/conn_util.h"
+#include "core/retry_after.h"
 #include "core/timefmt.h"
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -263,32 +264,14 @@ const char *conn_sap_pm_error_text(const json_t *j)
 
 /* ---- outcomes ------------------------------------------------------------------------- */
 
-/* Retry-After in delta seconds (SAP's form) or an HTTP date; -1 without. */
+/* Retry-After in delta seconds (SAP's form) or an HTTP date, at most an
+ * hour; -1 without one (core/retry_after.c parses it). */
 static int64_t retry_after_ms(const char *ra, int64_t now_ms)
 {
-    if (!ra || !*ra)
+    int64_t ms;
+    if (!ra || retry_after_parse(ra, now_ms, 3600000, &ms) != AB_OK)
         return -1;
-    char *end;
-    long long s = strtoll(ra, &end, 10);
-    if (end != ra && !*end && s >= 0)
-        return s > 3600 ? 3600000 : s * 1000;
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char wd[4], mn[4];
-    int d, y, hh, mm, ss;
-    if (sscanf(ra, "%3s, %d %3s %d %d:%d:%d GMT", wd, &d, mn, &y, &hh, &mm, &ss) != 7)
-        return -1;
-    int m = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(mn, mon[i]) == 0)
-            m = i + 1;
-    if (m < 0)
-        return -1;
-    int64_t at = (time_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400LL + hh * 3600LL +
-                  mm * 60LL + ss) *
-                 1000LL;
-    int64_t d_ms = at - now_ms;
-    return d_ms < 0 ? 0 : d_ms > 3600000 ? 3600000 : d_ms;
+    return ms;
 }
 
 void conn_sap_pm_http_outcome(int status, const char *retry_after, bool csrf_required,

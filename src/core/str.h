@@ -29,8 +29,10 @@ bool str_eq(const char *a, const char *b);
 bool str_has_prefix(const char *s, const char *prefix);
 
 /* Append s to b as the contents of a JSON string (without quotes): escapes
- * quote, backslash and control characters; bytes >= 0x80 are copied as they
- * are (callers validate UTF-8 where it matters). */
+ * quote, backslash and control characters; valid UTF-8 is copied as it is,
+ * and each byte that is not part of a valid sequence (an error message
+ * quoting a client's bytes, a sequence cut by a length limit) becomes
+ * \ufffd, so the result is always valid JSON. */
 enum ab_rc str_json_escape(struct buf *b, const char *s, size_t n) AB_MUST_CHECK;
 
 /* Levenshtein distance between a and b, capped at cap+1 (work stops once the
@@ -39,5 +41,12 @@ size_t str_edit_distance(const char *a, const char *b, size_t cap);
 
 /* True when s is valid UTF-8 (no overlong forms, no surrogates). */
 bool str_utf8_valid(const char *s, size_t n);
+
+struct arena;
+
+/* A copy of s (n bytes) in a as valid UTF-8, NUL-terminated: each byte
+ * that is not part of a valid sequence (a NUL included) becomes U+FFFD. For
+ * logging and echoing what a client sent. NULL s gives NULL. */
+const char *str_utf8_clean(struct arena *a, const char *s, size_t n);
 
 #endif

@@ -152,7 +152,6 @@ static enum ab_rc decide(struct store_read *rd, struct lc_page *pg, const struct
                     source, created ? "created" : "moved", ref, q->name, q->name, native, other);
                 continue;
             }
-            rc = AB_OK;
         }
         json_t *pl;
         const char *action;

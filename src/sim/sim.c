@@ -340,12 +340,17 @@ static json_t *masked_query(struct arena *a, const char *q)
         if (*q == '&')
             q++;
     }
-    json_t *out = json_string(buf_str(&b));
+    json_t *out = json_string(str_utf8_clean(a, buf_str(&b), b.len));
     buf_cleanup(&b);
     return out;
 }
 
 /* A log entry for the request (status and fault are filled in later). */
+static const char *clean(struct arena *a, const char *s)
+{
+    return s ? str_utf8_clean(a, s, strlen(s)) : "";
+}
+
 static json_t *log_entry(struct http_request *req, uint64_t seq)
 {
     struct http_header hs[64];
@@ -361,7 +366,8 @@ static json_t *log_entry(struct http_request *req, uint64_t seq)
             char *masked = sp ? arena_printf(req->arena, "%.*s ***", (int)(sp - v), v) : "***";
             json_object_set_new(headers, hs[i].name, json_string(masked));
         } else {
-            json_object_set_new(headers, hs[i].name, json_string(v));
+            json_object_set_new(headers, clean(req->arena, hs[i].name),
+                                json_string(clean(req->arena, v)));
         }
     }
     json_t *body = json_null();
@@ -369,14 +375,18 @@ static json_t *log_entry(struct http_request *req, uint64_t seq)
         body = json_loadb(req->body, req->body_len, 0, NULL);
         if (body)
             mask_json(body);
-        else
-            body = json_stringn_nocheck(req->body, req->body_len);
+        else /* not JSON (or not UTF-8): the text as far as it is text */
+            body = json_string(str_utf8_clean(req->arena, req->body, req->body_len));
         if (!body)
             body = json_string("(binary)");
     }
-    return json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:n,s:n}", "seq", (json_int_t)seq, "method",
-                     req->method, "path", req->path, "query", masked_query(req->arena, req->query),
-                     "headers", headers, "body", body, "status", "fault");
+    /* a client may send anything: the log holds valid UTF-8 only, or it
+     * could not be served (json_pack would fail on the request's bytes) */
+    json_t *e = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:n,s:n}", "seq", (json_int_t)seq, "method",
+                          clean(req->arena, req->method), "path", clean(req->arena, req->path),
+                          "query", masked_query(req->arena, req->query), "headers", headers, "body",
+                          body, "status", "fault");
+    return e;
 }
 
 static void ring_push(struct sim *s, json_t *e)
@@ -403,6 +413,8 @@ static void ring_clear(struct sim *s)
 static void record(struct sim *s, json_t *e, const struct http_response *resp,
                    const struct sim_fault_rule *fault)
 {
+    if (!e)
+        return; /* out of memory building the entry: the log misses one request */
     if (resp->drop)
         json_object_set_new(e, "status", json_null());
     else

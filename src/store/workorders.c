@@ -602,11 +602,13 @@ static enum ab_rc cal_outbox(struct store_tx *tx, const struct store_cal_record 
     while (!(rc = store_step_row(tx->db, st, &row)) && row) {
         const char *pname = store_col_text(tx->db, st, 0, a);
         const struct config_provider *p = config_provider(t, pname);
-        bool take =
-            in->origin ? !str_eq(in->origin, pname) && p->mode[DOMAIN_CALIBRATION] != MODE_READ_ONLY
-            : sor      ? str_eq(sor, pname)
-                       : p->mode[DOMAIN_CALIBRATION] != MODE_READ_ONLY;
-        if (!p || !take)
+        if (!p)
+            continue; /* a provider no longer configured */
+        bool writes = p->mode[DOMAIN_CALIBRATION] != MODE_READ_ONLY;
+        bool take = in->origin ? !str_eq(in->origin, pname) && writes
+                    : sor      ? str_eq(sor, pname)
+                               : writes;
+        if (!take)
             continue;
         prov = arena_grow(a, prov, n, &cap_p, sizeof(*prov));
         native = arena_grow(a, native, n, &cap_n, sizeof(*native));

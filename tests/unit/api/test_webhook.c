@@ -103,8 +103,12 @@ static void test_urls(void **state)
 {
     (void)state;
     const char *why;
-    const char *good[] = {"https://example.com/hook", "http://127.0.0.1:8080/x?y=1",
-                          "https://[::1]:9443/h", "https://hooks.example.com", "http://h:1"};
+    const char *good[] = {"https://example.com/hook",
+                          "http://127.0.0.1:8080/x?y=1",
+                          "https://[::1]:9443/h",
+                          "https://hooks.example.com",
+                          "http://h:1",
+                          "http://[fe80::1]/x"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         assert_true(webhook_url_valid(good[i], &why));
         assert_null(why);
@@ -124,6 +128,9 @@ static void test_urls(void **state)
                          "https://example.com:8x/",
                          "https://[]/",
                          "https://[zz]/",
+                         "https://[1]/hook",
+                         "http://[999999999999fe80::1]:9000/",
+                         "https://[fe80::1::2]/",
                          "https://ex_ample.com/",
                          "HTTPS//example.com"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

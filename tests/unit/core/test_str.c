@@ -52,6 +52,15 @@ static void test_json_escape(void **state)
     buf_init(&b, 3);
     assert_int_equal(str_json_escape(&b, "\"\"", 2), AB_ETOOLARGE);
     buf_cleanup(&b);
+    /* valid UTF-8 is kept; a stray byte, an overlong form, a surrogate and a
+     * sequence cut short each become U+FFFD per byte: always valid JSON */
+    buf_init(&b, 256);
+    const char mixed[] = "\xc3\xa6X\xf1Y\xc0\xafZ\xed\xa0\x80\xe2\x82";
+    assert_int_equal(str_json_escape(&b, mixed, sizeof(mixed) - 1), AB_OK);
+    assert_string_equal(buf_str(&b), "\xc3\xa6X\\ufffdY\\ufffd\\ufffdZ\\ufffd\\ufffd\\ufffd"
+                                     "\\ufffd\\ufffd");
+    assert_true(str_utf8_valid(buf_str(&b), b.len));
+    buf_cleanup(&b);
 }
 
 static void test_edit_distance(void **state)
