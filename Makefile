@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 0
 DEMO_LISTEN ?= 127.0.0.1:8440
 
-.PHONY: all deps build test demo demo-check bench reliability lint format fuzz clean
+.PHONY: all deps build test demo demo-check bench reliability soak lint format fuzz clean
 
 all: build
 
@@ -34,9 +34,14 @@ bench: deps
 	@scripts/bootstrap --bench
 	@scripts/bench
 
+# the full crash suite, fault matrix and security suite, with their tables
+# (docs/reliability.md); `make test` runs their fast subsets
 reliability: build
-	@echo "reliability: the crash, fault and soak suites arrive with the reliability issue;"
-	@echo "reliability: they will run from tests/crash and tests/faults. Nothing to run yet."
+	@scripts/reliability --bin $(BIN)
+
+# mixed load for SOAK_MINUTES (default 30): RSS and descriptors must stay flat
+soak: build
+	@scripts/soak --bin $(BIN) --minutes $(or $(SOAK_MINUTES),30)
 
 lint: build
 	@scripts/lint

@@ -79,8 +79,15 @@ static const struct {
     const char *native;
     const char *common;
 } wo_statuses[] = {
-    {"open", "open"},           {"in_progress", "in_progress"}, {"on_hold", "on_hold"},
-    {"completed", "completed"}, {"cancelled", "cancelled"},
+    {"open", "open"},
+    {"in_progress", "in_progress"},
+    {"on_hold", "on_hold"},
+    {"completed", "completed"},
+    {"cancelled", "cancelled"},
+    /* sent only (a native status reads back as the first row naming it): the
+     * generic contract has no "assigned" nor "closed" */
+    {"assigned", "open"},
+    {"closed", "completed"},
 };
 
 /* Native work-order types are the canonical ones. */
@@ -984,9 +991,14 @@ static enum ab_rc prepare(struct gen_ctx *g, const struct conn_item *item, struc
             res->message = arena_printf(a, "the generic provider has no value for %s", why);
             return AB_EINVAL;
         }
-        const json_t *rev = json_object_get(p, "revision");
-        if (json_is_integer(rev) && json_integer_value(rev) > 0)
-            c->if_match = arena_printf(a, "\"%lld\"", (long long)json_integer_value(rev));
+        /* If-Match only with the provider's own version (the hub's revision
+         * is another counter): the hub queues its updates without one, since
+         * a second queued update would carry a version the first already
+         * moved; a subject's items go in order, and the next pull brings
+         * the provider's version back */
+        const json_t *ver = json_object_get(p, "provider_version");
+        if (json_is_integer(ver) && json_integer_value(ver) > 0)
+            c->if_match = arena_printf(a, "\"%lld\"", (long long)json_integer_value(ver));
         c->method = "PATCH";
         c->path = arena_printf(a, "/work-orders/%s", conn_qenc(a, id));
         c->body = body;

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,32 @@
 
 #define RESPONSE_MAX (64u * 1024 * 1024)
 
+/* A connection the header watchdog follows. MHD's connection timeout is
+ * about inactivity only: a client that trickles one header byte at a time
+ * never trips it. The watchdog drops a connection whose request has not
+ * got all its headers within header_timeout of starting, or that stays
+ * between requests longer than idle_timeout whatever it sends. */
+struct conn_watch {
+    int fd;
+    int64_t header_since; /* mono ms the request's header phase began; 0: not in it */
+    int64_t idle_since;   /* mono ms the connection went idle between requests; 0: not */
+    bool dropped;
+    struct conn_watch *prev, *next;
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;
     struct http_server_opts opts;
     int listen_fd;
     atomic_uint in_flight;
     atomic_uint suspended; /* deferred requests waiting for http_complete */
+    /* the header watchdog (header_timeout_s > 0) */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    struct conn_watch *watched; /* every open connection */
+    pthread_t watchdog;
+    bool watchdog_running, watchdog_stop;
+    atomic_uint_fast64_t dropped_slow; /* connections the watchdog dropped */
 };
 
 struct req_ctx {
@@ -314,6 +335,93 @@ static void set_correlation_id(struct http_request *req, const char *given)
         id_ulid_new(req->correlation_id);
 }
 
+/* ---- the header watchdog ------------------------------------------------- */
+
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (struct conn_watch *)ci->socket_context : NULL;
+}
+
+/* The request phase of conn moves: header_since / idle_since (0 clears). */
+static void watch_phase(struct http_server *s, struct MHD_Connection *conn, int64_t header_since,
+                        int64_t idle_since)
+{
+    if (!s->watchdog_running)
+        return;
+    struct conn_watch *w = watch_of(conn);
+    if (!w)
+        return;
+    pthread_mutex_lock(&s->watch_mu);
+    w->header_since = header_since;
+    w->idle_since = idle_since;
+    pthread_mutex_unlock(&s->watch_mu);
+}
+
+static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    if (!s->watchdog_running)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_watch *w = xcalloc(1, sizeof(*w));
+        w->fd = ci ? ci->connect_fd : -1;
+        w->header_since = clock_mono_ms(); /* the first request's headers are due */
+        pthread_mutex_lock(&s->watch_mu);
+        w->next = s->watched;
+        if (s->watched)
+            s->watched->prev = w;
+        s->watched = w;
+        pthread_mutex_unlock(&s->watch_mu);
+        *socket_context = w;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        struct conn_watch *w = *socket_context;
+        pthread_mutex_lock(&s->watch_mu);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            s->watched = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&s->watch_mu);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+/* Every 250 ms: shut down the sockets of connections past their deadline
+ * (MHD then sees the connection end and closes it on its own thread). */
+static void *watchdog_main(void *arg)
+{
+    struct http_server *s = arg;
+    int64_t header_ms = (int64_t)s->opts.header_timeout_s * 1000;
+    int64_t idle_ms = (int64_t)(s->opts.idle_timeout_s ? s->opts.idle_timeout_s : 60u) * 1000;
+    pthread_mutex_lock(&s->watch_mu);
+    while (!s->watchdog_stop) {
+        int64_t now = clock_mono_ms();
+        for (struct conn_watch *w = s->watched; w; w = w->next) {
+            bool late = (w->header_since && now - w->header_since > header_ms) ||
+                        (w->idle_since && now - w->idle_since > idle_ms);
+            if (late && !w->dropped && w->fd >= 0) {
+                w->dropped = true;
+                (void)shutdown(w->fd, SHUT_RDWR);
+                atomic_fetch_add(&s->dropped_slow, 1);
+                log_info(NULL, "http: slow client dropped",
+                         LOG_STR("phase", w->header_since ? "headers" : "idle"),
+                         LOG_INT("ms", now - (w->header_since ? w->header_since : w->idle_since)));
+            }
+        }
+        struct timespec ts = clock_deadline_in(250);
+        (void)pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->watch_mu);
+    return NULL;
+}
+
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -324,6 +432,8 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
      * between requests) */
     if (s->opts.header_timeout_s)
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->opts.header_timeout_s);
+    int64_t now = clock_mono_ms();
+    watch_phase(s, conn, now, 0);
     struct arena *a = arena_new(8192, 0);
     struct req_ctx *rc = arena_zalloc(a, sizeof(*rc));
     rc->req.arena = a;
@@ -342,11 +452,12 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_server *s = cls;
-    (void)conn;
     (void)toe;
     struct req_ctx *rc = *con_cls;
     if (!rc)
         return;
+    if (s->opts.header_timeout_s)
+        watch_phase(s, conn, 0, clock_mono_ms()); /* the response is out: idle until the next */
     /* a client that went away before its response still releases what the
      * before hook took (batch slots) and is counted, as 499 */
     if (rc->req.method && !rc->finished) {
@@ -442,9 +553,10 @@ static enum MHD_Result queue(struct req_ctx *rc, struct http_response *resp)
 static void finish(struct http_server *s, struct req_ctx *rc)
 {
     rc->finished = true;
-    if (s->opts.header_timeout_s && rc->req.conn)
+    if (s->opts.header_timeout_s && rc->req.conn) {
         MHD_set_connection_option(rc->req.conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                   s->opts.idle_timeout_s ? s->opts.idle_timeout_s : 60u);
+    }
     if (s->opts.after)
         s->opts.after(&rc->req, &rc->resp, rc->route, s->opts.ctx);
     log_debug(rc->req.correlation_id, "request", LOG_STR("method", rc->req.method),
@@ -526,6 +638,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!rc->req.method) {
         rc->server = s;
         /* first call: headers are complete */
+        watch_phase(s, conn, 0, 0);
         rc->req.method = arena_strdup(rc->req.arena, method);
         rc->req.started_us = clock_mono_us();
         rc->counted = true;
@@ -700,6 +813,21 @@ int http_listen(const char *spec, char *bound, size_t bound_len, char *errbuf, s
     return fd;
 }
 
+/* Stop the watchdog thread (when it runs) and release its state. */
+static void watchdog_end(struct http_server *s)
+{
+    if (s->watchdog_running) {
+        pthread_mutex_lock(&s->watch_mu);
+        s->watchdog_stop = true;
+        pthread_cond_broadcast(&s->watch_cv);
+        pthread_mutex_unlock(&s->watch_mu);
+        pthread_join(s->watchdog, NULL);
+        s->watchdog_running = false;
+    }
+    pthread_cond_destroy(&s->watch_cv);
+    pthread_mutex_destroy(&s->watch_mu);
+}
+
 enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_server **out,
                              char *bound, size_t bound_len, char *errbuf, size_t errlen)
 {
@@ -712,6 +840,14 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->opts = *opts;
     s->listen_fd = fd;
+    pthread_mutex_init(&s->watch_mu, NULL);
+    pthread_cond_init(&s->watch_cv, NULL);
+    if (opts->header_timeout_s) {
+        s->watchdog_running = pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0;
+        if (!s->watchdog_running)
+            log_warn(NULL, "http: the header watchdog did not start; slow clients are dropped "
+                           "on inactivity only");
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (opts->tls_cert_pem)
@@ -726,16 +862,17 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-        MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u,
-        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 256u,
-        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s ? opts->idle_timeout_s : 60u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb, s, MHD_OPTION_THREAD_POOL_SIZE,
+        opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections ? opts->max_connections : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->idle_timeout_s ? opts->idle_timeout_s : 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         opts->max_header_bytes ? opts->max_header_bytes : (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log_cb, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(errbuf, errlen, "cannot start the HTTP server on %s%s", opts->listen,
                  opts->tls_cert_pem ? " (check the TLS certificate and key)" : "");
         close(fd);
+        watchdog_end(s);
         free(s);
         return AB_EIO;
     }
@@ -776,5 +913,6 @@ void http_server_stop(struct http_server *s, int64_t grace_ms)
         log_error(NULL, "deferred requests did not finish; stopping anyway",
                   LOG_INT("suspended", atomic_load(&s->suspended)));
     MHD_stop_daemon(s->daemon);
+    watchdog_end(s);
     free(s);
 }

@@ -473,6 +473,9 @@ static enum ab_rc append_job(struct store_tx *tx, void *arg)
         store_group_meter_put(tx->group, &gm);
     }
     store_group_reading_id_set(tx->group, j->next_id);
+    /* the ingest job is written in full (its usage items too); the group's
+     * other jobs, its meters and its COMMIT are still to come */
+    crash_point("ingest.mid_commit");
     return AB_OK;
 }
 

@@ -940,6 +940,17 @@ static void add_native_id(struct prov *p, const char *provider, const char *tena
     store_read_end(r);
 }
 
+/* s with every registered secret replaced (log_scrub), in a; NULL for NULL. */
+static const char *scrubbed(struct arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *t = log_scrub(s);
+    const char *out = arena_strdup(a, t ? t : "[unavailable]");
+    free(t);
+    return out;
+}
+
 /* NULL when the system of record lets p write the item; otherwise why not.
  * An item whose payload names the system of record as its "origin" carries
  * that system's own data to a mirror (a calibration completed in the
@@ -1102,11 +1113,14 @@ static void process_item(struct prov *p, const struct store_outbox_item *it, int
     log_info(corr, "sync: outbox item pushed", LOG_STR("provider", p->cfg->name),
              LOG_INT("outbox_id", it->id), LOG_STR("action", it->action),
              LOG_INT("attempt", it->attempts), LOG_STR("outcome", conn_outcome_name(res.outcome)));
+    /* a provider's texts may echo what it was sent (a token in an error
+     * answer): registered secrets are scrubbed before they are stored
+     * anywhere (last_error, owner_action, sync state, events, sync log) */
     j->cls = res.error_class;
-    j->msg = res.message;
-    j->response = res.response;
+    j->msg = scrubbed(a, res.message);
+    j->response = res.response; /* scrubbed by the store */
     j->native_id = res.native_id;
-    j->mismatch = res.outcome == CONN_OK ? res.mapping_exception : NULL;
+    j->mismatch = res.outcome == CONN_OK ? scrubbed(a, res.mapping_exception) : NULL;
     bool throttled = res.error_class && strcmp(res.error_class, "throttled") == 0;
     switch (res.outcome) {
     case CONN_OK:

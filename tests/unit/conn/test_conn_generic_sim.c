@@ -540,9 +540,10 @@ static void test_open_request_and_update(void **state)
     assert_string_equal(json_string_value(json_object_get(got, "asset_id")), "A-000001");
     assert_int_equal(json_integer_value(json_object_get(got, "priority")), 2);
 
-    /* update with If-Match: the version we know (1) */
-    json_t *u = conn_arena_own(a, json_pack("{s:s, s:s, s:i}", "source_work_order_id", wo,
-                                            "common_status", "in_progress", "revision", 1));
+    /* update with If-Match: the provider's version we know (1) */
+    json_t *u = conn_arena_own(a, json_pack("{s:s, s:s, s:i, s:i}", "source_work_order_id", wo,
+                                            "common_status", "in_progress", "provider_version", 1,
+                                            "revision", 7 /* the hub's: not sent */));
     struct conn_item up = {.id = 8,
                            .tenant = "default",
                            .entity = "work_order",
@@ -567,7 +568,7 @@ static void test_open_request_and_update(void **state)
     assert_int_equal(effect("work_orders_updated"), updated + 1);
 
     /* a status the provider cannot take: permanent validation, nothing sent */
-    json_object_set_new(u, "common_status", json_string("assigned"));
+    json_object_set_new(u, "common_status", json_string("draft"));
     up.idempotency_key = "wo-upd-3";
     assert_int_equal(conn_push(&conn_generic, gen, &up, a, &r), AB_OK);
     assert_int_equal(r.outcome, CONN_PERMANENT);
