@@ -232,7 +232,7 @@ enum ab_rc api_sync_metrics(const struct api_ctx *ctx, struct buf *out)
                     rc = buf_printf(out, "assetbridge_sync_lagging{%s} %d\n", lbl,
                                     found && strcmp(lag.state, "lagging") == 0 ? 1 : 0);
             }
-            struct store_outbox_counts c;
+            struct store_outbox_counts c = {0};
             if (!rc)
                 rc = store_outbox_counts(r, ten->name, pc->name, &c);
             if (!rc)
