@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 0
 DEMO_LISTEN ?= 127.0.0.1:8440
 
-.PHONY: all deps build test demo demo-check bench reliability soak lint format fuzz clean
+.PHONY: all deps build test fuzz-smoke demo demo-check bench reliability soak lint format fuzz clean
 
 all: build
 
@@ -21,8 +21,17 @@ build: deps
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET)
 
+# every test: unit, integration, the fast crash, fault and security suites,
+# then the fuzz smoke (each libFuzzer target 10 s with a fixed seed)
 test: build
 	@ctest --preset $(PRESET)
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+fuzz-smoke: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake -DAB_FUZZ_SECONDS=10 -DAB_FUZZ_SEED=1 build/fuzz >/dev/null
+	@cmake --build --preset fuzz
+	@ctest --preset fuzz -L fuzz
 
 demo: build
 	@scripts/demo --bin $(BIN) --listen $(DEMO_LISTEN)
