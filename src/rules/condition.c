@@ -152,6 +152,27 @@ static int cmp_str(const void *x, const void *y)
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+struct ref_set {
+    struct arena *a; /* the refs live here */
+    const char **refs;
+    size_t n, cap;
+};
+
+/* The assets a page of uses belongs to (a run of one asset's uses is one
+ * entry; the set is sorted and made distinct afterwards). */
+static enum ab_rc collect_refs(void *arg, const struct store_object *v, size_t n, struct arena *a)
+{
+    struct ref_set *s = arg;
+    (void)a;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].asset_ref || (s->n && str_eq(s->refs[s->n - 1], v[i].asset_ref)))
+            continue;
+        s->refs = arena_grow(s->a, s->refs, s->n, &s->cap, sizeof(*s->refs));
+        s->refs[s->n++] = arena_strdup(s->a, v[i].asset_ref);
+    }
+    return AB_OK;
+}
+
 enum ab_rc rules_condition_pass(struct rules *r, const struct config_tenant *t, size_t ti,
                                 int64_t now)
 {
@@ -161,47 +182,20 @@ enum ab_rc rules_condition_pass(struct rules *r, const struct config_tenant *t, 
     struct rules_tenant_pass *tp = &r->tp[ti];
     int64_t since = tp->reports_at == INT64_MIN ? INT64_MIN : tp->reports_at - RULES_LOOKBACK_MS;
     int64_t start = clock_now_ms();
-    /* the assets with new uses (one evaluation each, however many uses) */
-    struct arena *a = arena_new(65536, 256u << 20);
-    const char **refs = NULL;
-    size_t nrefs = 0, cap = 0;
-    char after[128] = "";
-    bool more = true;
-    enum ab_rc first = AB_OK;
-    while (more && !first) {
-        struct arena *pa = arena_new(65536, 64u << 20);
-        struct store_read *rd = NULL;
-        struct store_object *v = NULL;
-        size_t n = 0;
-        enum ab_rc rc = store_read_begin(r->store, &rd);
-        if (!rc) {
-            rc = store_rules_objects_since(rd, t->name, "report", since, after, RULES_PAGE, pa, &v,
-                                           &n, &more);
-            store_read_end(rd);
-        }
-        if (rc)
-            first = rc;
-        for (size_t i = 0; !rc && i < n; i++) {
-            if (!v[i].asset_ref || (nrefs && str_eq(refs[nrefs - 1], v[i].asset_ref)))
-                continue;
-            refs = arena_grow(a, refs, nrefs, &cap, sizeof(*refs));
-            refs[nrefs++] = arena_strdup(a, v[i].asset_ref);
-        }
-        if (!rc && n)
-            (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
-        arena_free(pa);
-    }
-    if (!first && nrefs)
-        qsort(refs, nrefs, sizeof(*refs), cmp_str);
-    bool scanned = !first;
-    for (size_t i = 0; scanned && i < nrefs; i++) {
-        if (i && str_eq(refs[i], refs[i - 1]))
+    /* the assets with new uses: one evaluation each, however many uses */
+    struct ref_set set = {.a = arena_new(65536, 256u << 20)};
+    enum ab_rc first = rules_scan_since(r, t, "report", since, collect_refs, &set);
+    bool scanned = !first; /* evaluate past a failed evaluation, not a failed scan */
+    if (scanned && set.n)
+        qsort(set.refs, set.n, sizeof(*set.refs), cmp_str);
+    for (size_t i = 0; scanned && i < set.n; i++) {
+        if (i && str_eq(set.refs[i], set.refs[i - 1]))
             continue;
-        enum ab_rc rc = eval_failure_rate(r, t, refs[i]);
+        enum ab_rc rc = eval_failure_rate(r, t, set.refs[i]);
         if (rc && !first)
             first = rc;
     }
-    arena_free(a);
+    arena_free(set.a);
     if (!first)
         tp->reports_at = start;
     return first;

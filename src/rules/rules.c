@@ -734,8 +734,8 @@ static void keep(enum ab_rc *first, enum ab_rc rc)
         *first = rc;
 }
 
-static enum ab_rc pass_calibration(struct rules *r, const struct config_tenant *t, int64_t since,
-                                   int64_t now)
+enum ab_rc rules_scan_since(struct rules *r, const struct config_tenant *t, const char *kind,
+                            int64_t since, rules_page_fn fn, void *arg)
 {
     enum ab_rc first = AB_OK;
     char after[128] = "";
@@ -747,28 +747,50 @@ static enum ab_rc pass_calibration(struct rules *r, const struct config_tenant *
         size_t n = 0;
         enum ab_rc rc = store_read_begin(r->store, &rd);
         if (!rc) {
-            rc = store_rules_objects_since(rd, t->name, STORE_KIND_CALIBRATION, since, after, PAGE,
-                                           a, &v, &n, &more);
+            rc = store_rules_objects_since(rd, t->name, kind, since, after, PAGE, a, &v, &n, &more);
             store_read_end(rd);
         }
         if (rc) {
             arena_free(a);
             return rc;
         }
-        const char **refs = arena_zalloc(a, (n + 1) * sizeof(*refs));
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (v[i].asset_ref)
-                refs[k++] = v[i].asset_ref;
-        qsort(refs, k, sizeof(*refs), cmp_str);
-        for (size_t i = 0; i < k; i++)
-            if (i == 0 || strcmp(refs[i], refs[i - 1]) != 0)
-                keep(&first, eval_calibration(r, t, refs[i], now));
+        keep(&first, fn(arg, v, n, a));
         if (n)
             (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
         arena_free(a);
     }
     return first;
+}
+
+struct eval_page {
+    struct rules *r;
+    const struct config_tenant *t;
+    int64_t now;
+};
+
+/* The calibration records of a page: each asset evaluated once. */
+static enum ab_rc calibration_page(void *arg, const struct store_object *v, size_t n,
+                                   struct arena *a)
+{
+    const struct eval_page *ep = arg;
+    enum ab_rc first = AB_OK;
+    const char **refs = arena_zalloc(a, (n + 1) * sizeof(*refs));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].asset_ref)
+            refs[k++] = v[i].asset_ref;
+    qsort(refs, k, sizeof(*refs), cmp_str);
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || strcmp(refs[i], refs[i - 1]) != 0)
+            keep(&first, eval_calibration(ep->r, ep->t, refs[i], ep->now));
+    return first;
+}
+
+static enum ab_rc pass_calibration(struct rules *r, const struct config_tenant *t, int64_t since,
+                                   int64_t now)
+{
+    struct eval_page ep = {r, t, now};
+    return rules_scan_since(r, t, STORE_KIND_CALIBRATION, since, calibration_page, &ep);
 }
 
 static enum ab_rc plans_of_asset(struct rules *r, const struct config_tenant *t, const char *ref,
@@ -793,38 +815,26 @@ static enum ab_rc plans_of_asset(struct rules *r, const struct config_tenant *t,
     return rc ? rc : first;
 }
 
+static enum ab_rc plans_page(void *arg, const struct store_object *v, size_t n, struct arena *a)
+{
+    const struct eval_page *ep = arg;
+    enum ab_rc first = AB_OK;
+    (void)a;
+    for (size_t i = 0; i < n; i++)
+        keep(&first, eval_plan(ep->r, ep->t, &v[i], ep->now));
+    return first;
+}
+
 static enum ab_rc pass_maintenance(struct rules *r, const struct config_tenant *t, int64_t since,
                                    int64_t now)
 {
-    enum ab_rc first = AB_OK;
-    char after[128] = "";
-    bool more = true;
-    while (more) {
-        struct arena *a = arena_new(65536, 64u << 20);
-        struct store_read *rd = NULL;
-        struct store_object *v = NULL;
-        size_t n = 0;
-        enum ab_rc rc = store_read_begin(r->store, &rd);
-        if (!rc) {
-            rc = store_rules_objects_since(rd, t->name, STORE_KIND_PLAN, since, after, PAGE, a, &v,
-                                           &n, &more);
-            store_read_end(rd);
-        }
-        if (rc) {
-            arena_free(a);
-            return rc;
-        }
-        for (size_t i = 0; i < n; i++)
-            keep(&first, eval_plan(r, t, &v[i], now));
-        if (n)
-            (void)snprintf(after, sizeof(after), "%s", v[n - 1].id);
-        arena_free(a);
-    }
+    struct eval_page ep = {r, t, now};
+    enum ab_rc first = rules_scan_since(r, t, STORE_KIND_PLAN, since, plans_page, &ep);
     if (since == INT64_MIN)
         return first; /* a full pass saw every plan */
     /* usage plans of assets whose meters moved */
     int64_t after_id = 0;
-    more = true;
+    bool more = true;
     while (more) {
         struct arena *a = arena_new(65536, 64u << 20);
         struct store_read *rd = NULL;

@@ -130,6 +130,17 @@ enum ab_rc rules_run_transition(struct rules_transition *x) AB_MUST_CHECK;
 enum ab_rc rules_open_hub_work_order(struct store_tx *tx, struct rules_transition *x,
                                      const char **key /* OUT */) AB_MUST_CHECK;
 
+/* One page of objects (strings and documents in a, freed after the call). */
+typedef enum ab_rc (*rules_page_fn)(void *arg, const struct store_object *v, size_t n,
+                                    struct arena *a);
+
+/* Page through tenant t's objects of kind updated at or after since
+ * (INT64_MIN: all), RULES_PAGE at a time, each page in a read session of
+ * its own, calling fn on each. A read failure ends the scan with its code;
+ * otherwise the first failure fn returned (the scan goes on past it). */
+enum ab_rc rules_scan_since(struct rules *r, const struct config_tenant *t, const char *kind,
+                            int64_t since, rules_page_fn fn, void *arg) AB_MUST_CHECK;
+
 /* ---- loop.c ------------------------------------------------------------------- */
 
 /* Follow every open request of tenant t: a request completed in its
