@@ -25,10 +25,12 @@
  *           the fixture's work order and webhook for their {id})
  *   line 3  the query string (raw, as after '?')
  *   rest    the body
- * Checks: a handler always answers a status 200..599; an error (>= 400) has
- * the API's error shape {"error":{"class","message",...}}; a JSON answer
- * parses. Line 3 is also put through api_cursor_encode and must decode
- * back (api_cursor_decode) to the same text.
+ * Checks: a handler always answers a status 200..599 and never 500 (the
+ * store works: a 500 means the input broke the handler); an error (>= 400)
+ * has the API's error shape {"error":{"class","message",...}}; a JSON
+ * answer parses. Requests the server refuses before any handler runs (path
+ * or query text that is not UTF-8: http_bad_utf8) are not handed on. Line 3 is also put through
+ * api_cursor_encode and must decode back (api_cursor_decode) to the same text.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -156,6 +158,10 @@ static void call(const struct http_route *r, const char *const *params, size_t n
     snprintf(req.correlation_id, sizeof(req.correlation_id), "fuzz");
     if (!http_route_match(a, r->pattern, req.path, req.param_names, req.params, &req.n_params))
         abort(); /* fill() builds paths the pattern matches */
+    if (!ans && http_bad_utf8(&req, req.param_names, req.params, req.n_params)) {
+        arena_free(a); /* the server answers 400 before any handler runs */
+        return;
+    }
     struct api_caller caller;
     memset(&caller, 0, sizeof(caller));
     snprintf(caller.p.tenant, sizeof(caller.p.tenant), "default");
@@ -167,8 +173,11 @@ static void call(const struct http_route *r, const char *const *params, size_t n
     buf_init(&resp.body, 64u * 1024 * 1024);
     r->handler(&req, &resp, &ctx);
 
-    if (resp.status < 200 || resp.status > 599)
+    if (resp.status < 200 || resp.status > 599 || resp.status == 500) {
+        fprintf(stderr, "fuzz_api: %s %s?%s: answered %d: %.500s\n", r->method, req.path, req.query,
+                resp.status, buf_str(&resp.body));
         abort();
+    }
     const char *text = buf_str(&resp.body);
     bool is_json = !resp.content_type || strstr(resp.content_type, "json");
     json_t *j = NULL;
@@ -184,8 +193,11 @@ static void call(const struct http_route *r, const char *const *params, size_t n
     if (resp.status >= 400) {
         const json_t *e = json_object_get(j, "error");
         if (!json_is_string(json_object_get(e, "class")) ||
-            !json_is_string(json_object_get(e, "message")))
+            !json_is_string(json_object_get(e, "message"))) {
+            fprintf(stderr, "fuzz_api: %s %s: %d answer lacks the error shape: %.500s\n", r->method,
+                    req.path, resp.status, text ? text : "(none)");
             abort();
+        }
     }
     json_decref(j);
     if (getenv("FUZZ_TRACE")) /* for writing seeds: what each input got */

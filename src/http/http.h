@@ -192,6 +192,14 @@ void http_resp_text(struct http_response *resp, int status, const char *content_
 enum ab_rc http_url_decode(struct arena *a, const char *s, size_t n, bool plus_is_space,
                            char **out /* OUT */) AB_MUST_CHECK;
 
+/* The field name of the first path parameter (decoded) or query parameter
+ * (key: "query"; decoded value: "query.<key>") of req that is not valid
+ * UTF-8, or NULL. The server refuses such a request with 400 before its
+ * handler runs; a query pair that does not decode is left to http_query,
+ * which answers NULL for it. names/params: the route's path parameters. */
+const char *http_bad_utf8(struct http_request *req, const char *const *names,
+                          const char *const *params, size_t n);
+
 /* Match path against pattern; on success fills names/params (decoded into
  * arena a) and returns true. Exposed for tests. */
 bool http_route_match(struct arena *a, const char *pattern, const char *path,

@@ -46,8 +46,13 @@ void http_resp_json(struct http_response *resp, int status, json_t *v)
     buf_reset(&resp->body);
     resp->content_type = "application/json";
     if (!s || buf_append_str(&resp->body, s)) {
+        /* v was NULL (a string that is not UTF-8 reached json_pack) or the
+         * answer is over the body limit: still the API's error shape */
         resp->status = 500;
         buf_reset(&resp->body);
+        if (buf_append_str(&resp->body, "{\"error\":{\"class\":\"internal\","
+                                        "\"message\":\"the answer could not be encoded\"}}"))
+            buf_reset(&resp->body);
     } else {
         resp->status = status;
     }

@@ -575,6 +575,31 @@ static void refuse(struct req_ctx *rc, int status, const char *cls, const char *
 
 static const char *allowed_methods(struct http_server *s, struct req_ctx *rc);
 
+const char *http_bad_utf8(struct http_request *req, const char *const *names,
+                          const char *const *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!str_utf8_valid(params[i], strlen(params[i])))
+            return names[i];
+    for (const char *q = req->query; q && *q;) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        char *key = NULL, *val;
+        if (http_url_decode(req->arena, q, klen, true, &key) == AB_OK &&
+            !str_utf8_valid(key, strlen(key)))
+            return "query";
+        if (eq && http_url_decode(req->arena, eq + 1, len - klen - 1, true, &val) == AB_OK &&
+            !str_utf8_valid(val, strlen(val)))
+            return arena_printf(req->arena, "query.%s", key ? key : "?");
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return NULL;
+}
+
 /* Find the route; sets rc->route, or an early refusal (404/405). */
 static void route_request(struct http_server *s, struct req_ctx *rc)
 {
@@ -590,6 +615,14 @@ static void route_request(struct http_server *s, struct req_ctx *rc)
         if (strcmp(r->method, req->method) != 0 &&
             !(strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
             continue;
+        /* handlers echo path and query values into JSON answers and store
+         * them: text that is not UTF-8 stops here, named */
+        const char *bad = http_bad_utf8(req, names, params, n);
+        if (bad) {
+            rc->refused = true;
+            http_resp_error(req, &rc->resp, 400, "validation", bad, "not valid UTF-8");
+            return;
+        }
         rc->route = r;
         req->route = r->pattern;
         req->n_params = n;

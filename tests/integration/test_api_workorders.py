@@ -407,6 +407,17 @@ class WorkOrderApiTest(unittest.TestCase):
                                   (p + "X", {}, "common_value")]:
             st, _, err = self.req("adm", "PUT", path, body)
             self.assertEqual((st, err["error"]["field"]), (422, field), path)
+        # text that is not UTF-8 in the path or the query: 400 naming it, nothing stored
+        # (the fuzzer found a mapping stored with such a source value, then a 500)
+        for path, field in [(p + "E0started%A1%9E", "source_value"),
+                            ("/v1/status-mappings?provider=sap%FF", "query.provider"),
+                            ("/v1/status-mappings?%C3=x", "query")]:
+            st, _, err = self.req("adm", "PUT" if "?" not in path else "GET", path,
+                                  {"common_value": "open"} if "?" not in path else None)
+            self.assertEqual((st, err["error"]["class"], err["error"]["field"]),
+                             (400, "validation", field), path)
+        self.assertEqual(self.db("SELECT COUNT(*) FROM status_maps WHERE source_value"
+                                 " LIKE 'E0%%'")[0][0], 0)
         st, _, _ = self.req("w", "PUT", p + "X", {"common_value": "open"})
         self.assertEqual(st, 403)
         st, _, page = self.req("r", "GET", "/v1/status-mappings?provider=sap_pm")

@@ -99,13 +99,42 @@ static void test_url_decode(void **state)
     arena_free(a);
 }
 
+/* Path parameters (decoded) and query keys and values (decoded) that are
+ * not UTF-8 are named; a pair that does not decode is left alone. */
+static void test_bad_utf8(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(0, 0);
+    struct http_request req;
+    memset(&req, 0, sizeof(req));
+    req.arena = a;
+    const char *names[HTTP_MAX_PARAMS], *params[HTTP_MAX_PARAMS];
+    size_t n;
+    req.query = "site=plant%201&limit=5&empty=&flag";
+    assert_true(http_route_match(a, "/v1/x/{ref}/y/{meter}", "/v1/x/FX-%C3%A9/y/cycles", names,
+                                 params, &n));
+    assert_null(http_bad_utf8(&req, names, params, n));
+    assert_true(http_route_match(a, "/v1/x/{ref}/y/{meter}", "/v1/x/FX/y/c%FF", names, params, &n));
+    assert_string_equal(http_bad_utf8(&req, names, params, n), "meter");
+    assert_true(http_route_match(a, "/v1/x/{ref}/y/{meter}", "/v1/x/%C3/y/c", names, params, &n));
+    assert_string_equal(http_bad_utf8(&req, names, params, n), "ref");
+    req.query = "limit=5&site=plant%E9";
+    assert_string_equal(http_bad_utf8(&req, NULL, NULL, 0), "query.site");
+    req.query = "a=1&%FF=2";
+    assert_string_equal(http_bad_utf8(&req, NULL, NULL, 0), "query");
+    req.query = "a=%zz&b=%ED%A0%80"; /* a surrogate's encoding is not UTF-8 */
+    assert_string_equal(http_bad_utf8(&req, NULL, NULL, 0), "query.b");
+    req.query = "a=%zz&b=ok";
+    assert_null(http_bad_utf8(&req, NULL, NULL, 0));
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal_and_params),
-        cmocka_unit_test(test_action_verbs),
-        cmocka_unit_test(test_catch_all),
-        cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_literal_and_params), cmocka_unit_test(test_action_verbs),
+        cmocka_unit_test(test_catch_all),          cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_bad_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
