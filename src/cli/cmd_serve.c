@@ -249,6 +249,7 @@ int cmd_serve(int argc, char **argv)
         .ctx = &ctx,
         .max_body = (size_t)cfg->server.limits.max_body,
         .max_connections = (unsigned)cfg->server.limits.max_connections,
+        .max_header_bytes = (size_t)cfg->server.limits.max_header,
         .threads = (unsigned)cfg->server.threads,
         .idle_timeout_s = (unsigned)((cfg->server.limits.idle_timeout_ms + 999) / 1000),
         .header_timeout_s = (unsigned)((cfg->server.limits.header_timeout_ms + 999) / 1000),

@@ -122,6 +122,17 @@ static void check_min_7d(struct conf_ctx *c, const struct conf_entry *e,
                    "'%s' must be at least 7d", path);
 }
 
+static void check_max_header(struct conf_ctx *c, const struct conf_entry *e,
+                             const struct conf_node *node, const char *path, void *base)
+{
+    int64_t v;
+    memcpy(&v, (char *)base + e->offset, sizeof(v));
+    if (node && !node->is_null && (v < 4096 || v > 1048576))
+        conf_error(c, node->line, node->column,
+                   "the request line and headers must fit; each connection holds this much",
+                   "'%s' must be between 4KiB and 1MiB", path);
+}
+
 static void check_listen(struct conf_ctx *c, const struct conf_entry *e,
                          const struct conf_node *node, const char *path, void *base)
 {
@@ -683,6 +694,12 @@ static const struct conf_entry limits_entries[] = {
      .check = check_positive,
      .offset = OFF(config_server_limits, max_connections),
      .doc = "concurrent client connections"},
+    {.name = "max_header",
+     .type = CONF_SIZE,
+     .def = "16KiB",
+     .check = check_max_header,
+     .offset = OFF(config_server_limits, max_header),
+     .doc = "memory per connection for the request line and headers (a longer head: 431)"},
     {.name = "header_timeout",
      .type = CONF_DURATION,
      .def = "10s",

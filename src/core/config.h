@@ -60,6 +60,7 @@ struct config_server_limits {
     int64_t max_body;                   /* bytes; default 1 MiB */
     int64_t max_batch_body;             /* bytes; default 16 MiB */
     int64_t max_connections;            /* default 256 */
+    int64_t max_header;                 /* bytes per connection for the request head; 16 KiB */
     int64_t header_timeout_ms;          /* default 10 s */
     int64_t idle_timeout_ms;            /* default 60 s */
     int64_t batch_bodies_in_flight;     /* default 2 */

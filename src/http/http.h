@@ -112,7 +112,9 @@ struct http_server_opts {
     unsigned threads;          /* event-loop threads (default 4) */
     unsigned idle_timeout_s;   /* a keep-alive connection idle this long is closed */
     unsigned header_timeout_s; /* a request that stalls this long is dropped (0: idle) */
-    size_t max_header_bytes;   /* per-connection memory for headers */
+    size_t max_header_bytes;   /* per-connection memory for the request head (0: 16 KiB);
+                                  libmicrohttpd zeroes all of it before each request on a
+                                  connection, so it costs time as well as memory */
     const char *tls_cert_pem;  /* PEM text, or NULL for plain HTTP */
     const char *tls_key_pem;
 };

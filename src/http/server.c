@@ -899,7 +899,7 @@ enum ab_rc http_server_start(const struct http_server_opts *opts, struct http_se
         opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections ? opts->max_connections : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->idle_timeout_s ? opts->idle_timeout_s : 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        opts->max_header_bytes ? opts->max_header_bytes : (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER,
+        opts->max_header_bytes ? opts->max_header_bytes : (size_t)16384, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log_cb, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(errbuf, errlen, "cannot start the HTTP server on %s%s", opts->listen,

@@ -72,6 +72,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->server.limits.max_body, 1 << 20);
     assert_int_equal(cfg->server.limits.max_batch_body, 16 << 20);
     assert_int_equal(cfg->server.limits.max_connections, 256);
+    assert_int_equal(cfg->server.limits.max_header, 16384);
     assert_int_equal(cfg->server.limits.header_timeout_ms, 10000);
     assert_int_equal(cfg->server.limits.idle_timeout_ms, 60000);
     assert_int_equal(cfg->server.limits.batch_bodies_in_flight, 2);
@@ -603,6 +604,13 @@ static void test_server_and_store_checks(void **state)
     assert_non_null(strstr(errs.items[3].message, "idempotency_keys' must be at least 7d"));
     assert_non_null(strstr(errs.items[4].message, "readings' must be greater than 0"));
     assert_null(load("server: {listen: \"127.0.0.1:65536\"}\n"));
+    assert_null(load("server: {limits: {max_header: 1KiB}}\n"));
+    assert_string_equal(errs.items[0].message,
+                        "'server.limits.max_header' must be between 4KiB and 1MiB");
+    assert_null(load("server: {limits: {max_header: 2MiB}}\n"));
+    struct config *big = load("server: {limits: {max_header: 64KiB}}\n");
+    assert_int_equal(big->server.limits.max_header, 65536);
+    config_free(big);
     struct config *cfg = load("server: {listen: \"127.0.0.1:0\"}\n"
                               "tenants:\n  default:\n    providers:\n"
                               "      w: {type: wats, tls: {verify: false}}\n");
