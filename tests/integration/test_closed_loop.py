@@ -99,7 +99,9 @@ tenants:
       evaluate_every: 5s
       calibration: {interval_days: 100, due_soon_pct: 90, lockout: true,
                     reset_running_count: true}
-      failure_rate: {enabled: true, window: 10, min_uses: 5, threshold_pct: 30,
+      # min_uses 8: test 5 posts 8 reports and expects the evidence of all 8; with
+      # fewer, a pull that lands mid-posting lets the rule fire early (rightly: 3 of 5)
+      failure_rate: {enabled: true, window: 10, min_uses: 8, threshold_pct: 30,
                      asset_types: [station, fixture, instrument]}
       sla: {work_orders: true}
 """
