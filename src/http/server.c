@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -659,6 +660,23 @@ static const char *allowed_methods(struct http_server *s, struct req_ctx *rc)
     return out;
 }
 
+/* A request refused when its headers are in (404, 405, 413 by
+ * Content-Length, the before hook). A client that sent "Expect:
+ * 100-continue" waits for "100 Continue" before sending its body: it gets
+ * the refusal now instead, so a body that would be discarded is never sent
+ * (libmicrohttpd then closes the connection). Any other client's body is
+ * read and discarded first, and the refusal answered after it, on a
+ * connection that stays open. */
+static enum MHD_Result refuse_early(struct http_server *s, struct req_ctx *rc)
+{
+    const char *expect = http_header(&rc->req, "Expect");
+    if (!expect || strcasecmp(expect, "100-continue") != 0)
+        return MHD_YES;
+    enum MHD_Result ret = queue(rc, &rc->resp);
+    finish(s, rc);
+    return ret;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -681,7 +699,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         set_correlation_id(&rc->req, http_header(&rc->req, "X-Correlation-Id"));
         route_request(s, rc);
         if (!rc->route)
-            return MHD_YES;
+            return refuse_early(s, rc);
         size_t max = rc->route->max_body ? rc->route->max_body : s->opts.max_body;
         buf_init(&rc->body, max);
         const char *cl = http_header(&rc->req, "Content-Length");
@@ -690,7 +708,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             rc->refused = true;
         else if (cl && str_to_i64(cl, &len) == AB_OK && (len < 0 || (uint64_t)len > max))
             refuse(rc, 413, "too_large", "request body exceeds the limit for this route");
-        return MHD_YES;
+        return rc->refused ? refuse_early(s, rc) : MHD_YES;
     }
 
     if (*upload_data_size) {

@@ -68,6 +68,44 @@ class LimitsTest(unittest.TestCase):
         self.assertEqual(st, 413)
         self.assertEqual(b["error"]["class"], "too_large")
 
+    def expect_continue(self, path, length, key):
+        """Send a request's head with Expect: 100-continue and no body; return
+        the first status line the server answers with."""
+        c = socket.create_connection((self.s.host, self.s.port), timeout=10)
+        c.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                   "Expect: 100-continue\r\n\r\n" % (path, key, length)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return c, data
+
+    def test_expect_continue(self):
+        k = self.key()
+        # oversize: 413 at once, never "100 Continue", so the body is never sent
+        c, data = self.expect_continue("/v1/assets/BIG-2", 64 * 1024 * 1024, k)
+        c.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 413 "), data)
+        self.assertIn(b'"too_large"', data + b"")
+        # an unknown route and a bad key: refused at once too
+        c, data = self.expect_continue("/v1/nowhere", 100, k)
+        c.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 404 "), data)
+        c, data = self.expect_continue("/v1/assets/BIG-3", 100, "not-a-key")
+        c.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 401 "), data)
+        # within the limits: 100 Continue, then the body, then the answer
+        body = b'{"name":"small","type":"fixture"}'
+        c, data = self.expect_continue("/v1/assets/SMALL-1", len(body), k)
+        self.assertTrue(data.startswith(b"HTTP/1.1 100 "), data)
+        c.sendall(body)
+        rest = c.recv(4096)
+        c.close()
+        self.assertTrue(rest.startswith(b"HTTP/1.1 201 "), rest)
+
     def test_stalled_request_is_dropped(self):
         slow = socket.create_connection((self.s.host, self.s.port), timeout=10)
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finish
