@@ -230,28 +230,45 @@ size_t http_headers(const struct http_request *req, struct http_header *out, siz
     return w.n;
 }
 
+/* One raw key=value pair of a query string (not decoded). */
+struct query_pair {
+    const char *key;
+    size_t key_len;
+    const char *value; /* NULL: the pair has no '=' */
+    size_t value_len;
+};
+
+/* The pair at *q, advancing *q past it and its '&'; false at the end. */
+static bool query_next(const char **q, struct query_pair *p)
+{
+    if (!*q || !**q)
+        return false;
+    const char *amp = strchr(*q, '&');
+    size_t len = amp ? (size_t)(amp - *q) : strlen(*q);
+    const char *eq = memchr(*q, '=', len);
+    p->key = *q;
+    p->key_len = eq ? (size_t)(eq - *q) : len;
+    p->value = eq ? eq + 1 : NULL;
+    p->value_len = eq ? len - p->key_len - 1 : 0;
+    *q += len + (amp ? 1 : 0);
+    return true;
+}
+
 const char *http_query(const struct http_request *req, const char *name)
 {
     const char *q = req->query;
     size_t nlen = strlen(name);
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        size_t klen = eq ? (size_t)(eq - q) : len;
-        char *key;
-        if (http_url_decode(req->arena, q, klen, true, &key) == AB_OK && strlen(key) == nlen &&
-            memcmp(key, name, nlen) == 0) {
-            char *val;
-            if (!eq)
+    struct query_pair p;
+    while (query_next(&q, &p)) {
+        char *key, *val;
+        if (http_url_decode(req->arena, p.key, p.key_len, true, &key) == AB_OK &&
+            strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
+            if (!p.value)
                 return "";
-            if (http_url_decode(req->arena, eq + 1, len - klen - 1, true, &val))
+            if (http_url_decode(req->arena, p.value, p.value_len, true, &val))
                 return NULL;
             return val;
         }
-        q += len;
-        if (*q == '&')
-            q++;
     }
     return NULL;
 }
@@ -582,21 +599,16 @@ const char *http_bad_utf8(struct http_request *req, const char *const *names,
     for (size_t i = 0; i < n; i++)
         if (!str_utf8_valid(params[i], strlen(params[i])))
             return names[i];
-    for (const char *q = req->query; q && *q;) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        size_t klen = eq ? (size_t)(eq - q) : len;
+    const char *q = req->query;
+    struct query_pair p;
+    while (query_next(&q, &p)) {
         char *key = NULL, *val;
-        if (http_url_decode(req->arena, q, klen, true, &key) == AB_OK &&
+        if (http_url_decode(req->arena, p.key, p.key_len, true, &key) == AB_OK &&
             !str_utf8_valid(key, strlen(key)))
             return "query";
-        if (eq && http_url_decode(req->arena, eq + 1, len - klen - 1, true, &val) == AB_OK &&
+        if (p.value && http_url_decode(req->arena, p.value, p.value_len, true, &val) == AB_OK &&
             !str_utf8_valid(val, strlen(val)))
             return arena_printf(req->arena, "query.%s", key ? key : "?");
-        q += len;
-        if (*q == '&')
-            q++;
     }
     return NULL;
 }

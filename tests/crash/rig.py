@@ -218,33 +218,6 @@ class WatsSim(SimProc):
         return b[0] if b else None
 
 
-class SapSession(tcs.Sim):
-    """tests/integration/test_conn_sap_pm.py's session client (cookies, CSRF
-    token) with credentials of our choosing."""
-
-    def __init__(self, addr, auth):
-        super().__init__(addr)
-        self.auth = auth
-
-    def call(self, method, path, query=None, body=None, auth=True, hdrs=None):
-        url = "http://%s%s" % (self.addr, path)
-        if query:
-            url += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
-        data = json.dumps(body).encode() if body is not None else None
-        h = dict(self.auth) if auth else {}
-        h["Accept"] = "application/json"
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        h.update(hdrs or {})
-        req = urllib.request.Request(url, data=data, headers=h, method=method)
-        try:
-            with self.opener.open(req, timeout=30) as r:
-                text = r.read()
-                return r.status, dict(r.headers), json.loads(text) if text else None
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode(errors="replace")
-
-
 class SapSim(SimProc):
     """`assetbridge sim sap_pm` (Basic auth, CSRF tokens); .sap is a session client."""
 
@@ -252,7 +225,8 @@ class SapSim(SimProc):
         super().__init__(tmp, "sap_pm", "--seed", str(seed), "--assets", str(assets),
                          "--user", user, "--password", password, *extra)
         self.user, self.password = user, password
-        self.sap = SapSession(self.addr, {"Authorization": "Basic " + base64.b64encode(
+        # test_conn_sap_pm's session client (cookies, CSRF token), with these credentials
+        self.sap = tcs.Sim(self.addr, {"Authorization": "Basic " + base64.b64encode(
             ("%s:%s" % (user, password)).encode()).decode()})
 
 

@@ -101,8 +101,9 @@ def ext_ref(key):
 class Sim:
     """A client of the simulator with a session (cookies + CSRF token)."""
 
-    def __init__(self, addr):
+    def __init__(self, addr, auth=None):
         self.addr = addr
+        self.auth = auth or AUTH  # the headers of an authenticated call
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.token = None
@@ -112,7 +113,7 @@ class Sim:
         if query:
             url += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
         data = json.dumps(body).encode() if body is not None else None
-        h = dict(AUTH) if auth else {}
+        h = dict(self.auth) if auth else {}
         h["Accept"] = "application/json"
         if data is not None:
             h["Content-Type"] = "application/json"
