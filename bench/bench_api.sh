@@ -7,16 +7,22 @@
 #   1. wrk, 32 keep-alive connections, 10 s, single readings with unique keys;
 #      the same load against nginx answering a static 202 (the machine's
 #      reference); the fsync latency and the group-commit ceiling it implies
-#      (32 / fsync latency);
+#      (32 / fsync latency); and the floor under the service on this
+#      machine: bench_floor (bench/bench_floor.c), a libmicrohttpd server with
+#      the service's daemon flags and no application logic, under the same
+#      load, handing each request to a writer thread with no I/O (none), with
+#      one fdatasync per group (fsync), and with one SQLite row per request
+#      keyed by its Idempotency-Key, synchronous=FULL (sqlite);
 #   2. batch ingest of 1,000,000 readings as NDJSON requests of 10,000;
 #   3. p50/p99 at half the measured maximum rate with hey (-q per worker);
 # and prints req/s, readings/s, readings per commit, latencies, peak RSS
 # (VmHWM) and the ratios. Output lines starting with "api:" are parsed by
 # scripts/bench.
-#   bench/bench_api.sh [BIN]
+#   bench/bench_api.sh [BIN [FLOOR_BIN]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/release/assetbridge}
+floor_bin=${2:-$(dirname "$bin")/bench_floor}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -25,6 +31,7 @@ trap cleanup EXIT
 for tool in wrk hey nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "bench_api: $tool is missing (scripts/bootstrap --bench)" >&2; exit 2; }
 done
+[ -x "$floor_bin" ] || { echo "bench_api: $floor_bin is missing (build the bench_floor target)" >&2; exit 2; }
 
 data=$work/data
 # one API key drives the whole load: lift the per-key rate limit, keep FULL
@@ -103,6 +110,26 @@ for _ in $(seq 50); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/" &
 AB_RUN=0 wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://127.0.0.1:$port" >"$work/nginx.txt"
 nginx_rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/nginx.txt")
 echo "api: nginx_req_per_s=$nginx_rps ratio_to_nginx=$(python3 -c "print(round($rps/max(1,$nginx_rps),3))") ratio_to_ceiling=$(python3 -c "print(round($rps/max(1,$ceiling),3))")"
+
+# -- the floor: libmicrohttpd and a writer thread, no application logic
+floor_line="api:"
+for mode in none fsync sqlite; do
+  mkdir -p "$work/floor-$mode"
+  "$floor_bin" --mode "$mode" --dir "$work/floor-$mode" >"$work/floor-$mode.out" 2>&1 &
+  fpid=$!
+  pids+=("$fpid")
+  for _ in $(seq 50); do grep -q '^listening on ' "$work/floor-$mode.out" && break; sleep 0.1; done
+  faddr=$(sed -n 's/^listening on //p' "$work/floor-$mode.out")
+  [ -n "$faddr" ] || { echo "bench_api: bench_floor did not start"; cat "$work/floor-$mode.out"; exit 1; }
+  AB_RUN=$RANDOM wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://$faddr" >"$work/floor-$mode.txt"
+  kill -TERM "$fpid"; wait "$fpid" || { echo "bench_api: bench_floor --mode $mode failed"; cat "$work/floor-$mode.out"; exit 1; }
+  frps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/floor-$mode.txt")
+  fper=$(sed -n 's/.*per_group=\([0-9.]*\).*/\1/p' "$work/floor-$mode.out")
+  floor_line+=" floor_${mode}_req_per_s=$frps floor_${mode}_per_group=$fper"
+done
+echo "$floor_line"
+floor_sqlite=$(sed -n 's/.*floor_sqlite_req_per_s=\([0-9]*\).*/\1/p' <<<"$floor_line")
+echo "api: ratio_to_floor_sqlite=$(python3 -c "print(round($rps/max(1,$floor_sqlite),3))") floor_sqlite_ratio_to_nginx=$(python3 -c "print(round($floor_sqlite/max(1,$nginx_rps),3))")"
 
 # -- 2. batch ingest: 1,000,000 readings in NDJSON requests of 10,000
 python3 - "$work/batch.ndjson" <<'PY'
