@@ -24,7 +24,9 @@
  *   bench_floor --mode none|fsync|sqlite --dir DIR
  *
  * Prints "listening on 127.0.0.1:PORT" once it accepts connections, and on
- * SIGTERM or SIGINT "floor: mode=M requests=N groups=G per_group=X".
+ * SIGTERM or SIGINT (requests still arriving then are answered 503)
+ * "floor: mode=M requests=N groups=G per_group=X failures=F"; exits 1 if a
+ * write, sync or statement failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -144,10 +146,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     int state = atomic_load(&r->state);
+    unsigned status = 202;
     if (state == REQ_NEW) {
+        pthread_mutex_lock(&queue_lock);
+        if (stopping) {
+            /* the writer may be gone: a suspended request would never resume */
+            pthread_mutex_unlock(&queue_lock);
+            status = 503;
+            goto answer;
+        }
         atomic_store(&r->state, REQ_WAITING);
         MHD_suspend_connection(conn);
-        pthread_mutex_lock(&queue_lock);
         if (queue_tail)
             queue_tail->next = r;
         else
@@ -159,12 +168,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     }
     if (state == REQ_WAITING)
         return MHD_YES;
+answer:;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    enum MHD_Result ret = MHD_queue_response(conn, 202, resp);
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -276,14 +286,17 @@ int main(int argc, char **argv)
     printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
     fflush(stdout);
 
+    /* stop: requests from now on are refused, the writer resumes every
+     * request already queued and ends, then the daemon can stop (it refuses
+     * to stop while a connection is suspended) */
     int sig = 0;
     sigwait(&sigs, &sig);
-    MHD_stop_daemon(d);
     pthread_mutex_lock(&queue_lock);
     stopping = true;
     pthread_cond_signal(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
     pthread_join(writer, NULL);
+    MHD_stop_daemon(d);
     printf("floor: mode=%s requests=%lu groups=%lu per_group=%.1f failures=%lu\n", mode_name,
            requests, groups, groups ? (double)requests / (double)groups : 0.0, failures);
     if (db) {
