@@ -124,6 +124,8 @@ for mode in none fsync sqlite; do
   AB_RUN=$RANDOM wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://$faddr" >"$work/floor-$mode.txt"
   kill -TERM "$fpid"; wait "$fpid" || { echo "bench_api: bench_floor --mode $mode failed"; cat "$work/floor-$mode.out"; exit 1; }
   frps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/floor-$mode.txt")
+  fnon=$(awk '/Non-2xx/ {print $NF}' "$work/floor-$mode.txt")
+  [ "${fnon:-0}" = 0 ] || { echo "bench_api: $fnon floor requests failed; figures are not valid" >&2; exit 1; }
   fper=$(sed -n 's/.*per_group=\([0-9.]*\).*/\1/p' "$work/floor-$mode.out")
   floor_line+=" floor_${mode}_req_per_s=$frps floor_${mode}_per_group=$fper"
 done

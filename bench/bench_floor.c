@@ -55,7 +55,8 @@ struct req {
     struct req *next;
 };
 
-static const char body[] = "{\"status\":\"accepted\"}";
+static const char body_accepted[] = "{\"status\":\"accepted\"}";
+static const char body_stopping[] = "{\"status\":\"stopping\"}";
 
 static enum mode mode;
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -169,8 +170,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (state == REQ_WAITING)
         return MHD_YES;
 answer:;
+    const char *body = status == 202 ? body_accepted : body_stopping;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
