@@ -33,6 +33,15 @@ for tool in wrk hey nginx curl python3; do
 done
 [ -x "$floor_bin" ] || { echo "bench_api: $floor_bin is missing (build the bench_floor target)" >&2; exit 2; }
 
+# the address a server prints as "listening on ADDR" (empty if it does not within 10 s)
+listening_addr() {
+  for _ in $(seq 100); do grep -q '^listening on ' "$1" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^listening on //p' "$1"
+}
+# wrk's figures: the rate, and its count of non-2xx answers (0 if none)
+wrk_rps() { awk '/^Requests\/sec/ {printf "%d", $2}' "$1"; }
+wrk_non2xx() { awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$1"; }
+
 data=$work/data
 # one API key drives the whole load: lift the per-key rate limit, keep FULL
 cat >"$work/bench.yaml" <<YAML
@@ -50,8 +59,7 @@ YAML
 "$bin" serve --config "$work/bench.yaml" --listen 127.0.0.1:0 --data-dir "$data" >"$work/out" 2>"$work/err" &
 svc=$!
 pids+=("$svc")
-for _ in $(seq 100); do grep -q '^listening on ' "$work/out" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/^listening on //p' "$work/out")
+addr=$(listening_addr "$work/out")
 [ -n "$addr" ] || { echo "bench_api: service did not start"; cat "$work/err"; exit 1; }
 key=$("$bin" apikey create --config "$work/bench.yaml" --data-dir "$data" --tenant default --scopes write | tail -n1)
 export AB_KEY=$key
@@ -83,8 +91,8 @@ echo "api: fsync_us=$fsync_us group_commit_ceiling=$ceiling"
 c0=$(commits); i0=$(ingested || echo 0); i0=${i0:-0}
 AB_RUN=$RANDOM wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://$addr" >"$work/wrk.txt"
 c1=$(commits); i1=$(ingested)
-rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/wrk.txt")
-non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt"); non2xx=${non2xx:-0}
+rps=$(wrk_rps "$work/wrk.txt")
+non2xx=$(wrk_non2xx "$work/wrk.txt")
 per_commit=$(python3 -c "print(round(($i1-$i0)/max(1,$c1-$c0),1))")
 echo "api: single_req_per_s=$rps non_2xx=$non2xx readings_stored=$((i1 - i0)) readings_per_commit=$per_commit"
 [ "$non2xx" = 0 ] || { echo "bench_api: $non2xx requests failed; figures are not valid" >&2; exit 1; }
@@ -108,7 +116,7 @@ nginx -p "$ngx" -c "$ngx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 for _ in $(seq 50); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/" && break; sleep 0.1; done
 AB_RUN=0 wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://127.0.0.1:$port" >"$work/nginx.txt"
-nginx_rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/nginx.txt")
+nginx_rps=$(wrk_rps "$work/nginx.txt")
 echo "api: nginx_req_per_s=$nginx_rps ratio_to_nginx=$(python3 -c "print(round($rps/max(1,$nginx_rps),3))") ratio_to_ceiling=$(python3 -c "print(round($rps/max(1,$ceiling),3))")"
 
 # -- the floor: libmicrohttpd and a writer thread, no application logic
@@ -118,19 +126,18 @@ for mode in none fsync sqlite; do
   "$floor_bin" --mode "$mode" --dir "$work/floor-$mode" >"$work/floor-$mode.out" 2>&1 &
   fpid=$!
   pids+=("$fpid")
-  for _ in $(seq 50); do grep -q '^listening on ' "$work/floor-$mode.out" && break; sleep 0.1; done
-  faddr=$(sed -n 's/^listening on //p' "$work/floor-$mode.out")
+  faddr=$(listening_addr "$work/floor-$mode.out")
   [ -n "$faddr" ] || { echo "bench_api: bench_floor did not start"; cat "$work/floor-$mode.out"; exit 1; }
   AB_RUN=$RANDOM wrk -t 2 -c 32 -d 10s -s bench/wrk_reading.lua "http://$faddr" >"$work/floor-$mode.txt"
   kill -TERM "$fpid"; wait "$fpid" || { echo "bench_api: bench_floor --mode $mode failed"; cat "$work/floor-$mode.out"; exit 1; }
-  frps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$work/floor-$mode.txt")
-  fnon=$(awk '/Non-2xx/ {print $NF}' "$work/floor-$mode.txt")
-  [ "${fnon:-0}" = 0 ] || { echo "bench_api: $fnon floor requests failed; figures are not valid" >&2; exit 1; }
+  frps=$(wrk_rps "$work/floor-$mode.txt")
+  fnon=$(wrk_non2xx "$work/floor-$mode.txt")
+  [ "$fnon" = 0 ] || { echo "bench_api: $fnon floor requests failed; figures are not valid" >&2; exit 1; }
+  [ "$mode" = sqlite ] && floor_sqlite=$frps
   fper=$(sed -n 's/.*per_group=\([0-9.]*\).*/\1/p' "$work/floor-$mode.out")
   floor_line+=" floor_${mode}_req_per_s=$frps floor_${mode}_per_group=$fper"
 done
 echo "$floor_line"
-floor_sqlite=$(sed -n 's/.*floor_sqlite_req_per_s=\([0-9]*\).*/\1/p' <<<"$floor_line")
 echo "api: ratio_to_floor_sqlite=$(python3 -c "print(round($rps/max(1,$floor_sqlite),3))") floor_sqlite_ratio_to_nginx=$(python3 -c "print(round($floor_sqlite/max(1,$nginx_rps),3))")"
 
 # -- 2. batch ingest: 1,000,000 readings in NDJSON requests of 10,000
